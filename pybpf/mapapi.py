@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import struct
 from abc import ABC, abstractmethod
+from collections import namedtuple
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from .uapi import MapType
 
@@ -22,7 +23,8 @@ EXIST = 2
 F_LOCK = 4
 
 PERCPU_TYPES = frozenset(
-    {MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE}
+    {MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH,
+     MapType.PERCPU_CGROUP_STORAGE}
 )
 
 
@@ -50,7 +52,7 @@ class RawCodec(Codec):
 
     def encode(self, value: Any) -> bytes:
         if isinstance(value, int):
-            return (value & ((1 << (8 * self.size)) - 1)).to_bytes(self.size, "little") if self.size else b""
+            return (value & ((1 << (8 * self.size)) - 1)).to_bytes(self.size, "little")
         raw = bytes(value)
         if len(raw) != self.size:
             raise MapError(f"expected {self.size} bytes, got {len(raw)}")
@@ -94,7 +96,7 @@ class StructCodec(Codec):
         self.size = self._struct.size
         self.names = tuple(names)
         self._strings = {self.names.index(s) for s in strings}
-        self.type = NamedTuple(typename, [(n, Any) for n in self.names])  # type: ignore[misc]
+        self.type = namedtuple(typename, self.names)  # type: ignore[misc]  # noqa: PYI024
 
     def encode(self, value: Any) -> bytes:
         if isinstance(value, dict):
@@ -200,7 +202,8 @@ class Map(ABC):
         if not self.percpu:
             return self.value_codec.decode(raw)
         s = self.value_stride
-        return [self.value_codec.decode(raw[i * s:i * s + self.value_size]) for i in range(self.ncpus)]
+        n = self.value_size
+        return [self.value_codec.decode(raw[i * s:i * s + n]) for i in range(self.ncpus)]
 
     def _encode_value(self, value: Any) -> bytes:
         if not self.percpu:

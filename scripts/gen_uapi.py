@@ -41,7 +41,7 @@ ENUMS = {
 
 
 def parse_enum(src: str, name: str) -> list[tuple[str, int]]:
-    i = src.index("enum %s {" % name)
+    i = src.index(f"enum {name} {{")
     j = src.index("};", i)
     out: list[tuple[str, int]] = []
     val = -1

@@ -1,10 +1,36 @@
 """The eBPF instruction set (RFC 9669): model, encoding, assembler, disassembler."""
 
+from typing import TYPE_CHECKING, Any
+
 from .insn import INSN_SIZE, DecodeError, Insn, decode, encode, imm64_of, lddw, validate_program
 from .opcodes import Alu, AtomicOp, CallSrc, Class, Jmp, Mode, PseudoSrc, Size, Source
+
+if TYPE_CHECKING:
+    from .assembler import Assembly, assemble, assemble_program
+    from .builder import Builder
+    from .disasm import disassemble, disassemble_bytes, format_insn
 
 __all__ = [
     "INSN_SIZE", "DecodeError", "Insn", "decode", "encode", "imm64_of", "lddw",
     "validate_program", "Alu", "AtomicOp", "CallSrc", "Class", "Jmp", "Mode", "PseudoSrc",
     "Size", "Source",
+    "Assembly", "assemble", "assemble_program", "disassemble", "disassemble_bytes", "format_insn",
+    "Builder",
 ]
+
+# The assembler and disassembler import pybpf.spec, which imports this package: load them
+# on first use (this also keeps them off the start-up path of commands that never need them).
+_LAZY = {
+    "Assembly": "assembler", "assemble": "assembler", "assemble_program": "assembler",
+    "disassemble": "disasm", "disassemble_bytes": "disasm", "format_insn": "disasm",
+    "Builder": "builder",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{module}"), name)

@@ -233,7 +233,10 @@ def _check_alu(cls: int, op: int, src: int, off: int, imm: int) -> str | None:
             return f"offset of a division must be 0 (unsigned) or 1 (signed), not {off}"
         return None
     if code == Alu.MOV:
-        allowed = (0,) if source == Source.K else ((0, 8, 16, 32) if cls == Class.ALU64 else (0, 8, 16))
+        if source == Source.K:
+            allowed: tuple[int, ...] = (0,)
+        else:
+            allowed = (0, 8, 16, 32) if cls == Class.ALU64 else (0, 8, 16)
         if off not in allowed:
             return f"offset of mov must be one of {allowed}, not {off}"
         return None

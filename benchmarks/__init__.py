@@ -1,0 +1,1 @@
+"""Reproducible comparisons against the reference tools, measured in the same run."""

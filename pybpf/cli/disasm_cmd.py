@@ -1,0 +1,68 @@
+"""``pybpf disasm FILE.bin``: print raw eBPF bytecode as bpftool does, or as re-assemblable asm."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import BadInput, PybpfError
+
+ELF_MAGIC = b"\x7fELF"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE",
+                        help="raw bytecode or an object file ('-' reads stdin)")
+    parser.add_argument("--syntax", choices=("kernel", "asm"), default="kernel",
+                        help="kernel: like 'bpftool prog dump xlated' (default); "
+                             "asm: uBPF mnemonics that 'pybpf asm' reads back")
+    parser.add_argument("--labels", action="store_true",
+                        help="name jump and call targets (LBB0_1, sub_7) instead of pc+N")
+    parser.add_argument("--opcodes", action="store_true",
+                        help="also print each instruction's bytes (kernel syntax)")
+    parser.add_argument("--no-validate", action="store_true",
+                        help="print instructions RFC 9669 forbids as '.insn' lines "
+                             "instead of stopping at the first one")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..asm.disasm import disassemble, disassemble_bytes
+
+    if args.file == "-":
+        raw, name = sys.stdin.buffer.read(), "<stdin>"
+    else:
+        name = args.file
+        raw = Path(name).read_bytes()
+    options: dict[str, Any] = {"labels": args.labels, "opcodes": args.opcodes}
+    if raw[:4] == ELF_MAGIC:
+        for title, insns, refs in _object_programs(name, raw):
+            print(f"{title}:")
+            sys.stdout.write(disassemble(insns, args.syntax, map_refs=refs, **options))
+        return 0
+    try:
+        text = disassemble_bytes(raw, args.syntax, validate=not args.no_validate, **options)
+    except BadInput as e:
+        raise BadInput(f"{name}: {e}") from None
+    sys.stdout.write(text)
+    return 0
+
+
+def _object_programs(name: str, raw: bytes) -> list[tuple[str, list[Any], list[Any]]]:
+    """Programs of an ELF object, through the object loader (``pybpf.elf``) when it exists."""
+    try:
+        elf = importlib.import_module("pybpf.elf")
+    except ImportError:
+        elf = None
+    load = getattr(elf, "load_collection_spec", None) if elf is not None else None
+    if load is None:
+        raise PybpfError(
+            f"{name} is an ELF object file: disassembling objects needs the object loader "
+            "(pybpf.elf), which is not available; extract the program bytes or use "
+            "llvm-objdump -d"
+        )
+    spec = load(name)
+    return [(f"{p.name} ({p.section})" if p.section else p.name, p.insns, p.map_refs)
+            for p in spec.programs.values()]

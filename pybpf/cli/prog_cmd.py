@@ -1,0 +1,47 @@
+"""``pybpf prog list|show ID|dump [xlated] ID [opcodes]``: loaded kernel programs, like bpftool."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", nargs="?", default="list",
+                        choices=["list", "show", "dump"], help="what to do (default: list)")
+    parser.add_argument("words", nargs="*", help="[id] ID; for dump: [xlated] ID [opcodes]")
+    parser.add_argument("-j", "--json", action="store_true", help="JSON output")
+    parser.add_argument("-p", "--pretty", action="store_true", help="indented JSON output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..kernel import info
+    from . import _bpftool as fmt
+
+    as_json = args.json or args.pretty
+    out = sys.stdout
+    if args.action == "dump":
+        words = [w for w in args.words if w not in ("xlated", "opcodes")]
+        if "jited" in words:
+            from ..errors import BadInput
+
+            raise BadInput("prog dump: only `xlated` is supported (no JIT disassembler)")
+        pid = fmt.parse_id(words, "prog dump")
+        d = info.prog_by_id(pid, xlated=True)
+        opcodes = "opcodes" in args.words
+        if as_json:
+            out.write(fmt.dumps(fmt.xlated_json(d.xlated, opcodes), args.pretty) + "\n")
+        else:
+            out.write(fmt.xlated_plain(d.xlated, opcodes))
+        return 0
+    if args.action == "show" and args.words:
+        d = info.prog_by_id(fmt.parse_id(args.words, "prog show"))
+        out.write(fmt.dumps(fmt.prog_json(d), args.pretty) + "\n" if as_json
+                  else fmt.prog_plain(d))
+        return 0
+    progs = info.list_progs()
+    if as_json:
+        out.write(fmt.dumps([fmt.prog_json(d) for d in progs], args.pretty) + "\n")
+    else:
+        out.write("".join(fmt.prog_plain(d) for d in progs))
+    return 0

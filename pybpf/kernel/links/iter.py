@@ -1,0 +1,59 @@
+"""BPF iterators: a TRACE_ITER link, and ``open()`` to read one pass as a file (5.8+)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import struct
+from typing import Any
+
+from ...uapi import AttachType
+from . import _sys
+from .base import Link, attach_errno, prog_fd_of
+
+
+class IterLink(Link):
+    kind = "iter"
+
+    def open(self) -> int:
+        """A new fd that runs the iterator once as it is read (caller closes it)."""
+        try:
+            return _sys.iter_create(self.fd)
+        except OSError as e:
+            raise attach_errno(f"iterator {self.target}", e) from None
+
+    def read(self, chunk: int = 1 << 16) -> bytes:
+        """Run the iterator to the end and return everything it wrote."""
+        fd = self.open()
+        parts = []
+        try:
+            while True:
+                b = os.read(fd, chunk)
+                if not b:
+                    break
+                parts.append(b)
+        finally:
+            os.close(fd)
+        return b"".join(parts)
+
+
+def attach_iter(prog: Any, target: str = "", *, map_fd: int = 0, tid: int = 0, pid: int = 0,
+                pid_fd: int = 0) -> IterLink:
+    """Link an iterator program (loaded with TRACE_ITER and the ``bpf_iter_<target>`` BTF id).
+
+    ``map_fd`` for map element iterators; ``tid``/``pid``/``pid_fd`` restrict task iterators.
+    """
+    # union bpf_iter_link_info: map {u32 map_fd} | task {u32 tid; u32 pid; u32 pid_fd}
+    if map_fd:
+        info = struct.pack("<I12x", map_fd)
+    elif tid or pid or pid_fd:
+        info = struct.pack("<III4x", tid, pid, pid_fd)
+    else:
+        info = b""
+    buf = ctypes.create_string_buffer(info, max(len(info), 1))
+    extra = struct.pack("<QI", ctypes.addressof(buf), len(info)) if info else b""
+    try:
+        fd = _sys.link_create(prog_fd_of(prog), 0, AttachType.TRACE_ITER, 0, extra)
+    except OSError as e:
+        raise attach_errno(f"iterator {target}", e) from None
+    return IterLink(target or "iter", link_fd=fd)

@@ -1,0 +1,25 @@
+"""The bpftrace-compatible tracing language: parse → check → codegen → CollectionSpec.
+
+``compile_script(text)`` runs every pass and returns a ``CompiledScript``;
+``parse`` alone gives the syntax tree. Errors are ``CompileError`` carrying
+bpftrace-format text.
+"""
+
+from __future__ import annotations
+
+from .errors import CompileError
+from .parser import parse
+
+__all__ = ["CompileError", "parse", "check"]
+
+
+def check(source: str, filename: str = "stdin", **options):  # type: ignore[no-untyped-def]
+    """Parse and type-check ``source``; returns the ``Semantic`` pass with its results."""
+    from .semantic import Semantic
+
+    p = parse(source, filename)
+    from .errors import Diagnostics
+
+    sem = Semantic(p, Diagnostics(filename, source), **options)
+    sem.run()
+    return sem

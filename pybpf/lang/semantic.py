@@ -1,0 +1,621 @@
+"""Semantic analysis: infer every expression's type and reject bad scripts, in bpftrace's words.
+
+The pass runs twice over the program: the first silently learns map types (a map
+may be read in a probe written before the one that assigns it), the second
+checks and reports. Results: ``MapInfo`` per map, variable types per probe, and
+the printf-style formats codegen and the runtime share.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import ast
+from . import types as T
+from .errors import Diagnostics, Loc
+from .probes import ProbeError, ProbeSpec, parse_probe
+
+# name -> (min args, max args or None, unsafe, must be assigned to a map)
+CALLS: dict[str, tuple[int, int | None, bool, bool]] = {
+    "count": (0, 0, False, True), "sum": (1, 1, False, True), "min": (1, 1, False, True),
+    "max": (1, 1, False, True), "avg": (1, 1, False, True), "stats": (1, 1, False, True),
+    "hist": (1, 1, False, True), "lhist": (4, 4, False, True),
+    "delete": (1, 2, False, False), "clear": (1, 1, False, False),
+    "zero": (1, 1, False, False), "print": (1, 3, False, False),
+    "printf": (1, None, False, False), "exit": (0, 0, False, False),
+    "str": (1, 2, False, False), "system": (1, None, True, False),
+    "cat": (1, None, False, False), "time": (0, 1, False, False),
+    "strftime": (2, 2, False, False), "ksym": (1, 1, False, False),
+    "usym": (1, 1, False, False), "kaddr": (1, 1, False, False),
+    "uaddr": (1, 1, False, False), "ntop": (1, 2, False, False), "join": (1, 2, False, False),
+    "signal": (1, 1, True, False), "override": (1, 1, True, False),
+    "strncmp": (3, 3, False, False), "has_key": (2, 2, False, False),
+    "len": (1, 1, False, False), "cgroupid": (1, 1, False, False), "buf": (1, 2, False, False),
+    "macaddr": (1, 1, False, False), "kptr": (1, 1, False, False),
+    "uptr": (1, 1, False, False), "reg": (1, 1, False, False), "path": (1, 1, False, False),
+    "bswap": (1, 1, False, False), "strerror": (1, 1, False, False),
+    "kstack": (0, 2, False, False), "ustack": (0, 2, False, False),
+    "strcontains": (2, 2, False, False), "debugf": (1, None, False, False),
+}
+_STRINGISH = {"string", "ksym", "usym", "probe", "inet", "timestamp", "kstack", "ustack",
+              "tuple", "buffer"}
+_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+BUILTIN_TYPES: dict[str, T.Type] = {
+    "pid": T.UINT64, "tid": T.UINT64, "uid": T.UINT64, "gid": T.UINT64,
+    "nsecs": T.UINT64, "elapsed": T.UINT64, "numaid": T.UINT64, "cpu": T.UINT64,
+    "curtask": T.UINT64, "rand": T.UINT32, "ctx": T.UINT64, "comm": T.COMM,
+    "retval": T.INT64, "func": T.Type("ksym"), "probe": T.PROBE,
+    "username": T.string(32), "cgroup": T.UINT64, "cpid": T.UINT64, "jiffies": T.UINT64,
+    "usermode": T.UINT64, "ncpus": T.UINT64, "kstack": T.Type("kstack"),
+    "ustack": T.Type("ustack"),
+    **{f"arg{i}": T.UINT64 for i in range(10)}, **{f"sarg{i}": T.INT64 for i in range(10)},
+}
+
+_FMT_RE = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\d+|\*)?(?:\.(?P<prec>\d+))?"
+                     r"(?P<len>hh|h|ll|l|z|j|t)?(?P<conv>[diouxXcspSrfegEG%])")
+
+
+@dataclass(slots=True)
+class FormatSpec:
+    """One conversion in a printf format: the text before it plus the conversion itself."""
+
+    conv: str
+    spec: str  # the whole "%-5lld"
+
+
+def parse_format(fmt: str) -> list[FormatSpec]:
+    out = []
+    for m in _FMT_RE.finditer(fmt):
+        if m.group("conv") != "%":
+            out.append(FormatSpec(m.group("conv"), m.group()))
+    return out
+
+
+@dataclass(slots=True)
+class MapInfo:
+    name: str
+    keys: list[T.Type] | None = None
+    value: T.Type | None = None
+    lhist: tuple[int, int, int] = (0, 0, 0)  # min, max, step
+    hist_bits: int = 0
+    used_as_key_less: bool = False
+    loc: Loc | None = None
+
+
+@dataclass(slots=True)
+class ProbeInfo:
+    probe: ast.Probe
+    specs: list[ProbeSpec]
+    variables: dict[str, T.Type] = field(default_factory=dict)
+    tracepoint: Any = None  # the Format of its tracepoint, for args
+
+
+class Semantic:
+    def __init__(self, program: ast.Program, diags: Diagnostics, *, unsafe: bool = False,
+                 params: list[str] | None = None,
+                 tracepoint_format: Callable[[str], Any] | None = None) -> None:
+        self.prog = program
+        self.diags = diags
+        self.unsafe = unsafe
+        self.params = params or []
+        self.tp_format = tracepoint_format
+        self.maps: dict[str, MapInfo] = {}
+        self.probes: list[ProbeInfo] = []
+        self.report = False
+        self.loops = 0
+        self.cur: ProbeInfo | None = None
+
+    # -- driver ----------------------------------------------------------
+    def run(self) -> None:
+        for pr in self.prog.probes:
+            specs = []
+            for ap in pr.attach_points:
+                try:
+                    ap.probe = parse_probe(ap.raw)
+                except ProbeError as e:
+                    self.diags.error(ap.loc, str(e))
+                    continue
+                specs.append(ap.probe)
+            self.probes.append(ProbeInfo(pr, specs))
+        self.diags.check()
+        for final in (False, True):
+            self.report = final
+            for info in self.probes:
+                self.cur = info
+                info.variables = {}
+                self._probe(info)
+        self.diags.check()
+
+    def err(self, loc: Loc | None, msg: str) -> None:
+        if self.report:
+            self.diags.error(loc, msg)
+
+    def _probe(self, info: ProbeInfo) -> None:
+        if info.tracepoint is None:
+            tps = [s for s in info.specs if s.provider == "tracepoint"]
+            if tps and self.tp_format is not None and not tps[0].wildcard:
+                try:
+                    info.tracepoint = self.tp_format(f"{tps[0].target}:{tps[0].func}")
+                except Exception as e:  # noqa: BLE001 - reported as a script error
+                    self.err(info.probe.attach_points[0].loc, str(e))
+        if info.probe.pred is not None:
+            t = self.expr(info.probe.pred)
+            if t.kind not in ("int", "pointer", "none"):
+                self.err(info.probe.pred.loc, "Invalid type for predicate: " + str(t))
+        self.block(info.probe.body)
+
+    # -- statements ------------------------------------------------------
+    def block(self, stmts: list[ast.Stmt]) -> None:
+        for s in stmts:
+            self.stmt(s)
+
+    def stmt(self, s: ast.Stmt) -> None:
+        if isinstance(s, ast.ExprStmt):
+            e = s.expr
+            if isinstance(e, ast.Call) and CALLS.get(e.name, (0, 0, False, False))[3]:
+                self.expr(e)
+                self.err(e.loc, f"{e.name}() should be directly assigned to a map")
+                return
+            self.expr(e)
+        elif isinstance(s, ast.AssignMap):
+            self.assign_map(s)
+        elif isinstance(s, ast.AssignVar):
+            self.assign_var(s)
+        elif isinstance(s, ast.VarDecl):
+            assert self.cur is not None
+            if s.decl_type is not None:
+                self.cur.variables[s.var.name] = self.typespec(s.decl_type)
+        elif isinstance(s, ast.If):
+            self.expr(s.cond)
+            self.block(s.then)
+            self.block(s.orelse)
+        elif isinstance(s, ast.Unroll):
+            self.expr(s.count)
+            n = self._const(s.count)
+            if n is None:
+                self.err(s.count.loc, "unroll count must be a constant")
+            elif n > 100:
+                self.err(s.loc, "unroll maximum value is 100")
+            elif n < 1:
+                self.err(s.loc, "unroll minimum value is 1")
+            self.block(s.body)
+        elif isinstance(s, ast.While):
+            self.expr(s.cond)
+            self.loops += 1
+            self.block(s.body)
+            self.loops -= 1
+        elif isinstance(s, ast.ForRange):
+            for e in (s.start, s.end):
+                t = self.expr(e)
+                if t.kind != "int":
+                    self.err(e.loc, f"Loop range requires an integer, got {t}")
+            assert self.cur is not None
+            self.cur.variables[s.var.name] = T.INT64
+            s.var.type = T.INT64
+            self.loops += 1
+            self.block(s.body)
+            self.loops -= 1
+        elif isinstance(s, ast.ForMap):
+            info = self.maps.get(s.map.name)
+            if info is None or info.value is None:
+                self.err(s.map.loc, f"Undefined map: {s.map.name}")
+                kt = T.tuple_of([T.INT64, T.INT64])
+            else:
+                key = (info.keys[0] if len(info.keys or []) == 1
+                       else T.tuple_of(info.keys or []))
+                val = info.value if not info.value.is_aggregate else T.INT64
+                kt = T.tuple_of([key, val])
+            assert self.cur is not None
+            self.cur.variables[s.var.name] = kt
+            s.var.type = kt
+            s.map.type = info.value if info else None
+            self.loops += 1
+            self.block(s.body)
+            self.loops -= 1
+        elif isinstance(s, ast.Jump):
+            if s.kind in ("break", "continue") and not self.loops:
+                self.err(s.loc, f"{s.kind} used outside of a loop")
+            if s.expr is not None:
+                self.expr(s.expr)
+
+    def _const(self, e: ast.Expr) -> int | None:
+        if isinstance(e, ast.Integer):
+            return e.value
+        if isinstance(e, ast.PositionalParameter):
+            if e.n == 0:
+                return len(self.params)
+            p = self.params[e.n - 1] if e.n <= len(self.params) else ""
+            try:
+                return int(p, 0)
+            except ValueError:
+                return 0
+        return None
+
+    def typespec(self, ts: ast.TypeSpec) -> T.Type:
+        if ts.pointer or ts.name.startswith(("struct ", "union ")):
+            return T.Type("pointer" if ts.pointer else "record", 8, False, (), ts.name)
+        if ts.name in ("string",):
+            return T.string(ts.size or T.STRLEN)
+        if ts.name in ("bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16",
+                       "int32", "int64"):
+            return T.int_type(ts.name)
+        return T.Type(ts.name)
+
+    def map_keys(self, m: ast.Map) -> list[T.Type]:
+        out = []
+        for k in m.keys:
+            t = self.expr(k)
+            if t.kind == "int":
+                t = T.Type("int", 8, t.signed and not (isinstance(k, ast.Integer) and k.value >= 0))
+            out.append(t)
+        return out
+
+    def check_keys(self, m: ast.Map, keys: list[T.Type], loc: Loc) -> MapInfo:
+        info = self.maps.setdefault(m.name, MapInfo(m.name, loc=m.loc))
+        if info.keys is None:
+            info.keys = keys
+        elif len(info.keys) != len(keys) or not all(
+                T.compatible(a, b) for a, b in zip(info.keys, keys, strict=False)):
+            have = ", ".join(str(k) for k in keys)
+            want = ", ".join(str(k) for k in info.keys)
+            self.err(loc, f"Argument mismatch for {m.name}: trying to access with arguments: "
+                          f"[{have}] when map expects arguments: [{want}]")
+        else:
+            info.keys = [T.merge(a, b) for a, b in zip(info.keys, keys, strict=True)]
+        return info
+
+    def assign_map(self, s: ast.AssignMap) -> None:
+        keys = self.map_keys(s.map)
+        info = self.check_keys(s.map, keys, s.map.loc)
+        e = s.expr
+        if isinstance(e, ast.Call) and e.name in T.AGGREGATES:
+            vt = self.expr(e)
+            if e.name == "lhist" and len(e.args) == 4:
+                vals = [self._const(a) for a in e.args[1:]]
+                if all(v is not None for v in vals):
+                    lo, hi, step = (int(v or 0) for v in vals)
+                    if step <= 0:
+                        self.err(e.loc, "lhist() step must be >= 1")
+                    elif hi <= lo:
+                        self.err(e.loc, "lhist() max must be greater than min")
+                    info.lhist = (lo, hi, max(step, 1))
+                else:
+                    self.err(e.loc, "lhist() expects integer literals for min, max, step")
+            if e.name == "hist" and len(e.args) == 2:
+                info.hist_bits = self._const(e.args[1]) or 0
+        else:
+            vt = self.expr(e)
+            if s.op is not None:
+                if vt.kind != "int":
+                    self.err(s.loc, f"Type mismatch for {s.map.name}: cannot use '{s.op}=' "
+                                    f"with a value of type '{vt}'")
+                vt = T.INT64
+            if vt.kind == "none":
+                self.err(e.loc, f"{_call_name(e)}() should not be used in an assignment or "
+                                "as a map key")
+                return
+        self._set_map_value(s.map, info, vt, s.map.loc)
+        s.map.type = info.value
+
+    def _set_map_value(self, m: ast.Map, info: MapInfo, vt: T.Type, loc: Loc) -> None:
+        if info.value is None:
+            info.value = vt
+        elif not T.compatible(info.value, vt):
+            self.err(loc, f"Type mismatch for {m.name}: trying to assign value of type "
+                          f"'{vt}' when map already contains a value of type '{info.value}")
+        else:
+            info.value = T.merge(info.value, vt)
+
+    def assign_var(self, s: ast.AssignVar) -> None:
+        assert self.cur is not None
+        vt = self.expr(s.expr)
+        if s.decl_type is not None:
+            vt = self.typespec(s.decl_type)
+        if vt.kind == "none":
+            self.err(s.expr.loc, f"{_call_name(s.expr)}() should not be used in an assignment "
+                                 "or as a map key")
+            return
+        if vt.is_aggregate:
+            self.err(s.loc, f"Value '{_call_name(s.expr)}' cannot be assigned to a variable.")
+            return
+        cur = self.cur.variables.get(s.var.name)
+        if s.op is not None:
+            if cur is None:
+                self.err(s.var.loc, f"Undefined or undeclared variable: {s.var.name}")
+                return
+            vt = cur
+        if cur is None:
+            self.cur.variables[s.var.name] = vt
+        elif not T.compatible(cur, vt):
+            self.err(s.op_loc or s.loc,
+                     f"Type mismatch for {s.var.name}: trying to assign value of type '{vt}' "
+                     f"when variable already contains a value of type '{cur}'")
+        else:
+            self.cur.variables[s.var.name] = T.merge(cur, vt)
+        s.var.type = self.cur.variables.get(s.var.name, vt)
+
+    # -- expressions -----------------------------------------------------
+    def expr(self, e: ast.Expr) -> T.Type:
+        t = self._expr(e)
+        e.type = t
+        return t
+
+    def _expr(self, e: ast.Expr) -> T.Type:
+        if isinstance(e, ast.Integer):
+            return T.INT64
+        if isinstance(e, ast.String):
+            return T.string(len(e.value.encode()) + 1)
+        if isinstance(e, ast.Builtin):
+            return self.builtin(e)
+        if isinstance(e, ast.Identifier):
+            self.err(e.loc, f"Unknown identifier: '{e.name}'")
+            return T.INT64
+        if isinstance(e, ast.PositionalParameter):
+            if e.n == 0:
+                return T.INT64
+            p = self.params[e.n - 1] if e.n <= len(self.params) else ""
+            try:
+                int(p, 0)
+                return T.INT64
+            except ValueError:
+                return T.string(len(p.encode()) + 1) if p else T.INT64
+        if isinstance(e, ast.Map):
+            keys = self.map_keys(e)
+            info = self.maps.get(e.name)
+            if info is None or info.value is None:
+                self.err(e.loc, f"Undefined map: {e.name}")
+                return T.INT64
+            self.check_keys(e, keys, e.loc)
+            v = info.value
+            return T.INT64 if v.is_aggregate else v
+        if isinstance(e, ast.Variable):
+            assert self.cur is not None
+            vt = self.cur.variables.get(e.name)
+            if vt is None:
+                self.err(e.loc, f"Undefined or undeclared variable: {e.name}")
+                return T.INT64
+            return vt
+        if isinstance(e, ast.Binop):
+            return self.binop(e)
+        if isinstance(e, ast.Unop):
+            t = self.expr(e.expr)
+            if e.op in ("++", "--") and not isinstance(e.expr, ast.Map | ast.Variable):
+                self.err(e.loc, f"The {e.op} operator must be applied to a map or variable")
+            if e.op in ("++", "--") and isinstance(e.expr, ast.Map):
+                info = self.maps.setdefault(e.expr.name, MapInfo(e.expr.name, loc=e.loc))
+                if info.keys is None:
+                    info.keys = self.map_keys(e.expr)
+                if info.value is None:
+                    info.value = T.INT64
+                e.expr.type = T.INT64
+                return T.INT64
+            if t.kind not in ("int", "pointer"):
+                self.err(e.loc, f"Invalid type for unary operator '{e.op}': {t}")
+            return T.INT64 if e.op != "!" else T.UINT64
+        if isinstance(e, ast.Ternary):
+            self.expr(e.cond)
+            lt, rt = self.expr(e.left), self.expr(e.right)
+            if lt.category != rt.category:
+                self.err(e.loc, "Ternary operator must return the same type: have "
+                                f"'{lt.category}' and '{rt.category}'")
+            return T.merge(lt, rt)
+        if isinstance(e, ast.Tuple):
+            return T.tuple_of([self._tuple_elem(x) for x in e.elems])
+        if isinstance(e, ast.TupleAccess):
+            t = self.expr(e.expr)
+            if t.kind != "tuple":
+                self.err(e.loc, f"Can not access index {e.index} on expression of type '{t}'")
+                return T.INT64
+            if e.index >= len(t.elems):
+                self.err(e.loc, f"Invalid tuple index: {e.index}. Found {len(t.elems)} "
+                                "elements in tuple.")
+                return T.INT64
+            return t.elems[e.index]
+        if isinstance(e, ast.FieldAccess):
+            return self.field_access(e)
+        if isinstance(e, ast.ArrayAccess):
+            self.expr(e.expr)
+            self.expr(e.index)
+            return T.INT64
+        if isinstance(e, ast.Cast):
+            self.expr(e.expr)
+            return self.typespec(e.to)
+        if isinstance(e, ast.Sizeof | ast.Offsetof):
+            if isinstance(e.of, ast.Expr):
+                self.expr(e.of)
+            return T.UINT64
+        if isinstance(e, ast.Call):
+            return self.call(e)
+        return T.INT64
+
+    def _tuple_elem(self, x: ast.Expr) -> T.Type:
+        t = self.expr(x)
+        return T.INT64 if t.kind == "int" else t
+
+    def builtin(self, e: ast.Builtin) -> T.Type:
+        if e.name == "args":
+            assert self.cur is not None
+            kinds = {s.provider for s in self.cur.specs}
+            if not kinds & {"tracepoint", "fentry", "fexit", "rawtracepoint", "uprobe"}:
+                self.err(e.loc, "The args builtin can only be used with tracepoint/fentry/"
+                                "uprobe probes")
+            return T.Type("record", 8, False, (), "args")
+        if e.name in ("retval",):
+            assert self.cur is not None
+            kinds = {s.provider for s in self.cur.specs}
+            if not kinds & {"kretprobe", "uretprobe", "fexit"}:
+                self.err(e.loc, "The retval builtin can only be used with 'kretprobe' and "
+                                "'uretprobe' and 'kfunc' probes")
+        return BUILTIN_TYPES[e.name]
+
+    def field_access(self, e: ast.FieldAccess) -> T.Type:
+        t = self.expr(e.expr)
+        if t.kind == "record" and t.name == "args":
+            assert self.cur is not None
+            fmt = self.cur.tracepoint
+            if fmt is None:
+                return T.INT64
+            for f in fmt.fields:
+                if f.name == e.field:
+                    return tp_field_type(f)
+            self.err(e.loc, f"Can't find a field {e.field}")
+            return T.INT64
+        if t.kind in ("record", "pointer"):
+            return T.INT64
+        self.err(e.loc, f"Can not access field '{e.field}' on expression of type '{t}'")
+        return T.INT64
+
+    def binop(self, e: ast.Binop) -> T.Type:
+        lt, rt = self.expr(e.left), self.expr(e.right)
+        if lt.kind == "string" and rt.kind == "string":
+            if e.op not in ("==", "!="):
+                self.err(e.loc, f"The {e.op} operator can not be used on expressions of "
+                                f"types {lt}, {rt}")
+            return T.UINT64
+        if not (lt.is_int or lt.kind == "probe") or not (rt.is_int or rt.kind == "probe"):
+            self.err(e.loc, f"Type mismatch for '{e.op}': comparing '{lt}' with '{rt}'")
+            return T.INT64
+        if e.op in ("==", "!=", "<", ">", "<=", ">=", "&&", "||"):
+            return T.UINT64
+        return Type64(lt.signed or rt.signed)
+
+    # -- calls -----------------------------------------------------------
+    def call(self, e: ast.Call) -> T.Type:
+        spec = CALLS.get(e.name)
+        if spec is None:
+            self.err(e.name_loc or e.loc, f"Unknown function: {e.name}")
+            for a in e.args:
+                self.expr(a)
+            return T.INT64
+        lo, hi, unsafe, _ = spec
+        n = len(e.args)
+        if unsafe and not self.unsafe:
+            self.err(e.loc, f"{e.name}() is an unsafe function being used in safe mode")
+        if n < lo or (hi is not None and n > hi):
+            self.err(e.loc, _arg_count_msg(e.name, lo, hi, n))
+        if e.name in ("delete", "clear", "zero", "print", "has_key", "len") and e.args:
+            return self.map_call(e)
+        arg_types = [self.expr(a) for a in e.args]
+        name = e.name
+        if name in ("printf", "system", "cat", "debugf"):
+            self.check_format(e, arg_types)
+            return T.NONE
+        if name in T.AGGREGATES:
+            if name != "count" and arg_types and arg_types[0].kind != "int":
+                self.err(e.loc, f"{name}() only supports integer arguments "
+                                f"({arg_types[0].category} provided)")
+            return T.Type(name, T.storage_size(T.Type(name)))
+        if name == "str":
+            n = self._const(e.args[1]) if n == 2 else None
+            if arg_types and arg_types[0].kind == "string":
+                return arg_types[0]
+            return T.string(min(n or T.STRLEN, T.STRLEN) if n else T.STRLEN)
+        if name in ("exit", "time", "signal", "override", "unwatch"):
+            return T.NONE
+        if name in ("ksym", "usym"):
+            return T.Type(name)
+        if name == "strftime":
+            return T.Type("timestamp", 16)
+        if name == "ntop":
+            return T.Type("inet", 24)
+        if name in ("kstack", "ustack"):
+            return T.Type(name)
+        if name == "strncmp":
+            return T.UINT64
+        return T.UINT64
+
+    def map_call(self, e: ast.Call) -> T.Type:
+        m = e.args[0]
+        if not isinstance(m, ast.Map):
+            for a in e.args:
+                self.expr(a)
+            if e.name in ("delete", "clear", "zero", "has_key", "len"):
+                self.err(e.loc, f"{e.name}() expects a map argument")
+            return T.NONE
+        info = self.maps.get(m.name)
+        if info is None or info.value is None:
+            loc = Loc(e.loc.line, e.loc.col, e.loc.end_line, max(e.loc.end_col - 1, e.loc.col))
+            self.err(loc, f"Undefined map: {m.name}")
+            for a in e.args[1:]:
+                self.expr(a)
+            return T.NONE if e.name not in ("has_key", "len") else T.UINT64
+        keys = self.map_keys(m)
+        if e.name == "has_key" and len(e.args) == 2:
+            keys = self.map_keys(ast.Map(e.args[1].loc, m.name, [e.args[1]]))
+            self.check_keys(m, keys, e.loc)
+        elif e.name == "delete" and len(e.args) == 2:
+            keys = self.map_keys(ast.Map(e.args[1].loc, m.name, [e.args[1]]))
+            self.check_keys(m, keys, e.loc)
+        elif e.name == "delete":
+            self.check_keys(m, keys, e.loc)
+        elif m.keys:
+            self.err(e.loc, f"The map passed to {e.name}() should not be indexed by a key")
+        m.type = info.value
+        for a in e.args[1:]:
+            if e.name == "print":
+                self.expr(a)
+        return T.UINT64 if e.name in ("has_key", "len") else T.NONE
+
+    def check_format(self, e: ast.Call, arg_types: list[T.Type]) -> None:
+        if not e.args:
+            return
+        first = e.args[0]
+        if not isinstance(first, ast.String):
+            self.err(e.loc, f"{e.name}() expects a string literal "
+                            f"({arg_types[0].category} provided)")
+            return
+        specs = parse_format(first.value)
+        given = len(e.args) - 1
+        if given < len(specs):
+            self.err(e.loc, f"{e.name}: Not enough arguments for format string ({given} "
+                            f"supplied, {len(specs)} expected)")
+            return
+        if given > len(specs):
+            self.err(e.loc, f"{e.name}: Too many arguments for format string ({given} "
+                            f"supplied, {len(specs)} expected)")
+            return
+        for fs, t in zip(specs, arg_types[1:], strict=True):
+            want = "string" if fs.conv in "sr" else "integer"
+            have = t.category
+            if fs.conv == "s":
+                if have not in _STRINGISH:
+                    self.err(e.loc, f"{e.name}: %s specifier expects a value of type string "
+                                    f"({have} supplied)")
+                continue
+            if want == "integer" and have not in ("integer", "probe", "ksym", "usym"):
+                self.err(e.loc, f"{e.name}: %{fs.conv} specifier expects a value of type "
+                                f"integer ({have} supplied)")
+
+
+def Type64(signed: bool) -> T.Type:  # noqa: N802 - a type constructor
+    return T.INT64 if signed else T.UINT64
+
+
+def tp_field_type(f: Any) -> T.Type:
+    """The language type of a tracepoint format field."""
+    if f.is_string:
+        return T.string(f.array_len or T.STRLEN) if not f.data_loc else T.string(T.STRLEN)
+    ctype = f.type.replace("const ", "")
+    if "*" in ctype:
+        return T.Type("int", 8, False)
+    return T.Type("int", f.size if f.size in (1, 2, 4, 8) else 8, f.signed)
+
+
+def _call_name(e: ast.Expr) -> str:
+    return e.name if isinstance(e, ast.Call) else type(e).__name__.lower()
+
+
+def _arg_count_msg(name: str, lo: int, hi: int | None, n: int) -> str:
+    if hi == 0:
+        return f"{name}() requires no arguments ({n} provided)"
+    if lo == hi:
+        word = "one argument" if lo == 1 else f"{lo} arguments"
+        return f"{name}() requires {word} ({n} provided)"
+    if hi is not None and n > hi:
+        return f"{name}() takes up to {hi} arguments ({n} provided)"
+    word = "one argument" if lo == 1 else f"{lo} arguments"
+    return f"{name}() requires at least {word} ({n} provided)"

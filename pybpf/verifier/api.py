@@ -1,0 +1,143 @@
+"""``verify()``: the verifier's one entry point."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..asm.insn import DecodeError, Insn, decode, validate_program
+from ..errors import BadInput
+from ..spec import MapSpec, ProgramSpec, SourceLoc
+from ..uapi import ProgType
+from . import cfg as cfgmod
+from .analyze import Analyzer, Reject
+from .report import Verdict, VerifierReport, insn_text
+from .state import T, fmt_reg
+
+_GPL = {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL",
+        "Dual MPL/GPL"}
+PROG_TYPES = {
+    "socket": ProgType.SOCKET_FILTER, "socket_filter": ProgType.SOCKET_FILTER,
+    "xdp": ProgType.XDP, "tc": ProgType.SCHED_CLS, "sched_cls": ProgType.SCHED_CLS,
+    "sched_act": ProgType.SCHED_ACT, "kprobe": ProgType.KPROBE,
+    "tracepoint": ProgType.TRACEPOINT, "perf_event": ProgType.PERF_EVENT,
+    "raw_tracepoint": ProgType.RAW_TRACEPOINT, "raw_tp": ProgType.RAW_TRACEPOINT,
+    "cgroup_skb": ProgType.CGROUP_SKB, "tracing": ProgType.TRACING,
+}
+
+
+def prog_type_of(name: str | int | ProgType) -> ProgType:
+    if isinstance(name, ProgType):
+        return name
+    if isinstance(name, int):
+        return ProgType(name)
+    key = name.lower().replace("-", "_")
+    if key in PROG_TYPES:
+        return PROG_TYPES[key]
+    try:
+        return ProgType[key.upper()]
+    except KeyError:
+        raise BadInput(f"unknown program type {name!r}; use one of "
+                       f"{', '.join(sorted(PROG_TYPES))}") from None
+
+
+def verify(prog: ProgramSpec | Sequence[Insn] | bytes, prog_type: str | int | None = None,
+           maps: Mapping[str, MapSpec] | Sequence[MapSpec] | None = None, *,
+           license: str | None = None, privileged: bool = True, strict_stack: bool = True,
+           max_insns: int = 1_000_000) -> Verdict:
+    """Statically check ``prog``; ``maps`` are the maps its ``lddw`` map loads refer to.
+
+    With raw instructions an ``lddw`` map load's imm is an index into ``maps``; with a
+    ``ProgramSpec`` its ``map_refs`` name the maps.
+    """
+    t0 = time.perf_counter()
+    spec = prog if isinstance(prog, ProgramSpec) else None
+    if spec is not None:
+        insns: list[Insn] = list(spec.insns)
+        ptype = prog_type_of(prog_type if prog_type is not None else spec.type)
+        lic = license if license is not None else spec.license
+    else:
+        raw: Any = prog
+        insns = decode(raw, validate=False) if isinstance(raw, bytes | bytearray) else list(raw)
+        ptype = prog_type_of(prog_type if prog_type is not None else ProgType.SOCKET_FILTER)
+        lic = license if license is not None else "GPL"
+    map_list, names = _maps(maps)
+    lddw_map: dict[int, tuple[int, int]] = {}
+    source = spec.source_map if spec is not None else {}
+    try:
+        if spec is not None:
+            for ref in spec.map_refs:
+                if ref.name not in names:
+                    raise Reject(ref.index, f"map '{ref.name}' used by insn {ref.index} was not "
+                                            "given; pass it in maps", None)
+                lddw_map[ref.index] = (names[ref.name], ref.offset)
+        try:
+            validate_program(insns)
+        except DecodeError as e:
+            raise Reject(e.index, e.reason, None) from None
+        try:
+            graph = cfgmod.build(insns)
+        except cfgmod.CfgError as e:
+            raise Reject(e.index, e.reason, None) from None
+        an = Analyzer(insns, graph, ptype, map_list, lddw_map, gpl=lic in _GPL,
+                      privileged=privileged, strict_stack=strict_stack,
+                      max_insns=max_insns)
+        if not privileged and graph.back_edges:
+            a, b = graph.back_edges[0]
+            raise Reject(a, f"the jump from insn {a} back to insn {b} makes a loop; loops are "
+                            "allowed only for privileged programs", None)
+        an.run()
+        an.check_stack_depth()
+    except Reject as e:
+        stats = _stats(locals().get("an"), t0)
+        return Verdict(False, [_report(insns, e, source)], stats)
+    return Verdict(True, [], _stats(an, t0))
+
+
+def _maps(maps: Mapping[str, MapSpec] | Sequence[MapSpec] | None,
+          ) -> tuple[list[MapSpec], dict[str, int]]:
+    if maps is None:
+        return [], {}
+    if isinstance(maps, Mapping):
+        lst = list(maps.values())
+        return lst, {k: i for i, k in enumerate(maps)}
+    lst = list(maps)
+    return lst, {m.name: i for i, m in enumerate(lst)}
+
+
+def _stats(an: Analyzer | None, t0: float) -> dict[str, int]:
+    us = int((time.perf_counter() - t0) * 1e6)
+    if an is None:
+        return {"insns_processed": 0, "states": 0, "peak_states": 0, "time_us": us}
+    return {"insns_processed": an.processed, "states": an.states,
+            "peak_states": an.peak_states, "time_us": us,
+            "stack_depth": an.depth.get(0, 0)}
+
+
+def _report(insns: Sequence[Insn], e: Reject, source: Mapping[int, SourceLoc]) -> VerifierReport:
+    idx = e.pc
+    text = insn_text(insns, idx) if 0 <= idx < len(insns) else ""
+    regs: dict[str, str] = {}
+    path: list[str] = []
+    if e.state is not None:
+        f = e.state.cur
+        for i, r in enumerate(f.regs):
+            if r.t != T.NOT_INIT:
+                regs[f"r{i}"] = fmt_reg(r)
+        for s in sorted(f.spills):
+            regs[f"fp{s - 512}"] = fmt_reg(f.spills[s])
+        node: Any = e.state.path
+        steps: list[str] = []
+        while node is not None and len(steps) < 64:
+            v, node = node
+            steps.append(f"{v} (jump taken)" if v >= 0 else f"{~v} (fall through)")
+        path = ["0"] + list(reversed(steps)) + [str(idx)]
+    return VerifierReport(idx, text, e.reason, regs, path, _source_of(source, idx))
+
+
+def _source_of(source: Mapping[int, SourceLoc], idx: int) -> SourceLoc | None:
+    if idx in source:
+        return source[idx]
+    best = [k for k in source if k <= idx]
+    return source[max(best)] if best else None

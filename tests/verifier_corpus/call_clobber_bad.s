@@ -1,0 +1,11 @@
+; call_clobber_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: r1 is read before
+r1 = 3
+call f
+r0 = r1
+exit
+f:
+r0 = 0
+exit

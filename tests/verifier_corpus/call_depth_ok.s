@@ -1,0 +1,33 @@
+; call_depth_ok: accepted program
+; type: xdp
+; verdict: accept
+call f1
+r0 = 0
+exit
+f1:
+call f2
+r0 = 0
+exit
+f2:
+call f3
+r0 = 0
+exit
+f3:
+call f4
+r0 = 0
+exit
+f4:
+call f5
+r0 = 0
+exit
+f5:
+call f6
+r0 = 0
+exit
+f6:
+call f7
+r0 = 0
+exit
+f7:
+r0 = 0
+exit

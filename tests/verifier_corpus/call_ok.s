@@ -1,0 +1,10 @@
+; call_ok: accepted program
+; type: xdp
+; verdict: accept
+r1 = 3
+call f
+exit
+f:
+r0 = r1
+r0 += 1
+exit

@@ -1,0 +1,11 @@
+; call_recursive_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: too deep
+call f
+r0 = 0
+exit
+f:
+call f
+r0 = 0
+exit

@@ -1,0 +1,7 @@
+; ctx_modified_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: context pointer was moved
+r1 += 4
+r0 = *(u32 *)(r1 + 0)
+exit

@@ -1,0 +1,5 @@
+; ctx_xdp_read_ok: accepted program
+; type: xdp
+; verdict: accept
+r0 = *(u32 *)(r1 + 12)
+exit

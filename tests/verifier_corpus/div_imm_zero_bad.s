@@ -1,0 +1,7 @@
+; div_imm_zero_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: division by the constant zero
+r0 = 100
+r0 /= 0
+exit

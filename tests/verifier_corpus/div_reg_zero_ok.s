@@ -1,0 +1,8 @@
+; div_reg_zero_ok: accepted program
+; type: xdp
+; verdict: accept
+call bpf_get_prandom_u32
+r1 = r0
+r0 = 100
+r0 /= r1
+exit

@@ -1,0 +1,8 @@
+; fall_off_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: fall off its end
+r0 = 0
+if r1 == 0 goto +1
+exit
+r0 = 1

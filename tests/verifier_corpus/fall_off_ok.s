@@ -1,0 +1,7 @@
+; fall_off_ok: accepted program
+; type: xdp
+; verdict: accept
+r0 = 0
+if r1 == 0 goto +1
+r0 = 1
+exit

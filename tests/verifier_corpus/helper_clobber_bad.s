@@ -1,0 +1,8 @@
+; helper_clobber_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: r1 is read before any value
+r1 = 5
+call bpf_ktime_get_ns
+r0 = r1
+exit

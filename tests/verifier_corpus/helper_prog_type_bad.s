@@ -1,0 +1,11 @@
+; helper_prog_type_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: cannot call bpf_get_stack
+r2 = r10
+r2 += -16
+r3 = 16
+r4 = 0
+call bpf_get_stack
+r0 = 0
+exit

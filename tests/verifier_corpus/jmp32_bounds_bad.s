@@ -1,0 +1,21 @@
+; jmp32_bounds_bad: rejected program
+; type: xdp
+; map: vals array 4 16 4
+; verdict: reject
+; error: may go beyond its 16 bytes
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = map_fd(vals)
+call bpf_map_lookup_elem
+
+r6 = r0
+call bpf_get_prandom_u32
+r0 &= 0xff
+if w0 > 15 goto out
+r6 += r0
+r1 = *(u64 *)(r6 + 0)
+out:
+r0 = 0
+exit

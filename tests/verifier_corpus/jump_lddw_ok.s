@@ -1,0 +1,7 @@
+; jump_lddw_ok: accepted program
+; type: xdp
+; verdict: accept
+r0 = 0
+if r1 == 0 goto +2
+r0 = 0x100000000 ll
+exit

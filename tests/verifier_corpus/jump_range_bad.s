@@ -1,0 +1,7 @@
+; jump_range_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: outside the program
+r0 = 0
+goto +5
+exit

@@ -1,0 +1,7 @@
+; ld_abs_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: not allowed for this program type
+r6 = r1
+r0 = *(u8 *)skb[12]
+exit

@@ -1,0 +1,6 @@
+; ld_abs_ok: accepted program
+; type: socket
+; verdict: accept
+r6 = r1
+r0 = *(u8 *)skb[12]
+exit

@@ -1,0 +1,10 @@
+; map_key_oob_bad: rejected program
+; type: xdp
+; map: counts hash 4 8 16
+; verdict: reject
+; error: outside the 512-byte stack frame
+r2 = r10
+r1 = map_fd(counts)
+call bpf_map_lookup_elem
+r0 = 0
+exit

@@ -1,0 +1,16 @@
+; map_value_bounds_bad: rejected program
+; type: xdp
+; map: counts hash 4 8 16
+; verdict: reject
+; error: outside its 8 bytes
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = map_fd(counts)
+call bpf_map_lookup_elem
+if r0 == 0 goto out
+r1 = *(u32 *)(r0 + 6)
+out:
+r0 = 0
+exit

@@ -1,0 +1,18 @@
+; map_value_negative_bad: rejected program
+; type: xdp
+; map: vals array 4 16 4
+; verdict: reject
+; error: may be negative
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = map_fd(vals)
+call bpf_map_lookup_elem
+r1 = *(u32 *)(r0 + 0)
+r1 &= 7
+r1 -= 8
+r0 += r1
+r1 = *(u8 *)(r0 + 0)
+r0 = 0
+exit

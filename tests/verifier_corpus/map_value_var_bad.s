@@ -1,0 +1,17 @@
+; map_value_var_bad: rejected program
+; type: xdp
+; map: vals array 4 16 4
+; verdict: reject
+; error: may go beyond its 16 bytes
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = map_fd(vals)
+call bpf_map_lookup_elem
+r1 = *(u32 *)(r0 + 0)
+r1 &= 15
+r0 += r1
+r1 = *(u64 *)(r0 + 0)
+r0 = 0
+exit

@@ -1,0 +1,13 @@
+; pkt_lt_ok: accepted program
+; type: xdp
+; verdict: accept
+r2 = *(u32 *)(r1 + 0)
+r3 = *(u32 *)(r1 + 4)
+r4 = r2
+r4 += 14
+if r4 < r3 goto ok
+r0 = 0
+exit
+ok:
+r0 = *(u32 *)(r2 + 10)
+exit

@@ -1,0 +1,7 @@
+; ptr_32bit_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: 32-bit arithmetic on a pointer
+w1 += 4
+r0 = 0
+exit

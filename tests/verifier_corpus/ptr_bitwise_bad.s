@@ -1,0 +1,7 @@
+; ptr_bitwise_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: the & operator on a pointer
+r1 &= 4
+r0 = 0
+exit

@@ -1,0 +1,7 @@
+; r10_readonly_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: r10 is the read-only frame pointer
+r10 += -8
+r0 = 0
+exit

@@ -1,0 +1,7 @@
+; scalar_deref_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: is a number
+r2 = 4096
+r0 = *(u64 *)(r2 + 0)
+exit

@@ -1,0 +1,7 @@
+; shift_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: out of range
+r0 = 1
+r0 <<= 64
+exit

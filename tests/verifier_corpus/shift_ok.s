@@ -1,0 +1,6 @@
+; shift_ok: accepted program
+; type: xdp
+; verdict: accept
+r0 = 1
+r0 <<= 63
+exit

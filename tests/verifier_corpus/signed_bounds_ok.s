@@ -1,0 +1,22 @@
+; signed_bounds_ok: accepted program
+; type: xdp
+; map: vals array 4 16 4
+; verdict: accept
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = map_fd(vals)
+call bpf_map_lookup_elem
+
+r6 = r0
+call bpf_get_prandom_u32
+r0 <<= 32
+r0 s>>= 32
+if r0 s> 7 goto out
+if r0 s< 0 goto out
+r6 += r0
+r1 = *(u8 *)(r6 + 0)
+out:
+r0 = 0
+exit

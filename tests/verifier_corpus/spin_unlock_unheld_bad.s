@@ -1,0 +1,15 @@
+; spin_unlock_unheld_bad: rejected program
+; type: xdp
+; map: locked array 4 16 1 spin_lock=0
+; verdict: reject
+; error: without a matching bpf_spin_lock
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = map_fd(locked)
+call bpf_map_lookup_elem
+r1 = r0
+call bpf_spin_unlock
+r0 = 0
+exit

@@ -1,0 +1,8 @@
+; stack_above_fp_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: outside the 512-byte stack frame
+r1 = 0
+*(u64 *)(r10 + 0) = r1
+r0 = 0
+exit

@@ -1,0 +1,7 @@
+; stack_bounds_ok: accepted program
+; type: xdp
+; verdict: accept
+r1 = 0
+*(u64 *)(r10 - 512) = r1
+r0 = 0
+exit

@@ -1,0 +1,7 @@
+; stack_uninit_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: uninitialized stack byte fp-8
+; kernel: accept
+r0 = *(u64 *)(r10 - 8)
+exit

@@ -1,0 +1,7 @@
+; stack_uninit_ok: accepted program
+; type: xdp
+; verdict: accept
+r1 = 7
+*(u64 *)(r10 - 8) = r1
+r0 = *(u64 *)(r10 - 8)
+exit

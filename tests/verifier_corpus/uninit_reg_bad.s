@@ -1,0 +1,6 @@
+; uninit_reg_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: r2 is read before any value
+r0 = r2
+exit

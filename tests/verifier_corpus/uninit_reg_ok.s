@@ -1,0 +1,6 @@
+; uninit_reg_ok: accepted program
+; type: xdp
+; verdict: accept
+r2 = 1
+r0 = r2
+exit

@@ -1,0 +1,8 @@
+; unreachable_bad: rejected program
+; type: xdp
+; verdict: reject
+; error: unreachable
+r0 = 0
+exit
+r0 = 1
+exit
