@@ -80,3 +80,18 @@ def test_hand_made_ext_and_errors() -> None:
         parse_btf_ext(short, btf)
     with pytest.raises(BtfError, match="bad .BTF.ext magic"):
         parse_btf_ext(b"\0" * 24, btf)
+
+
+def test_patch_datasecs_from_clang_object(clang_object: Path) -> None:
+    """clang leaves DATASEC sizes 0; patched, the kernel-facing values are the ELF's."""
+    from pybpf.btf.fixup import patch_datasecs
+
+    btf, _ = load_object_btf(str(clang_object))
+    data_sec = btf[btf.find(".data", Kind.DATASEC)]
+    assert data_sec.size == 0  # type: ignore[attr-defined]
+    patched = Btf(patch_datasecs(btf, {".data": 4, "license": 4}, {"glob": 0, "LICENSE": 0}))
+    assert patched[data_sec.id].size == 4  # type: ignore[attr-defined]
+    assert patched[patched.find("license", Kind.DATASEC)].size == 4  # type: ignore[attr-defined]
+    assert patched.nr_types == btf.nr_types and patched.find("glob") == btf.find("glob")
+    with pytest.raises(Exception, match="'glob' has no symbol"):
+        patch_datasecs(btf, {".data": 4}, {})

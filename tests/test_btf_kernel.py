@@ -91,6 +91,20 @@ def test_bpftool_c_matches_ours(loaded: tuple[Btf, dict[str, int], int]) -> None
         assert "\n\n" + dump_c(btf, ids[key]) + "\n" in text, key
 
 
+def test_cli_reads_kernel_btf_by_id(loaded: tuple[Btf, dict[str, int], int],
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from pybpf.cli.main import main
+
+    _btf, _ids, btf_id = loaded
+    for fmt in ("raw", "c"):
+        assert main(["btf", "dump", "--btf-id", str(btf_id), "--format", fmt]) == 0
+        assert capsys.readouterr().out == _bpftool("btf", "dump", "id", str(btf_id), "format",
+                                                   fmt)
+    assert main(["btf", "dump", "--btf-id", "999999999"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("pybpf btf: ") and err.count("\n") == 1
+
+
 def test_whole_header_matches_bpftool(loaded: tuple[Btf, dict[str, int], int]) -> None:
     from pybpf.btf.cheader import dump_header
 
@@ -164,8 +178,36 @@ def test_program_carries_func_and_line_info() -> None:
         sc.bpf(Cmd.OBJ_GET_INFO_BY_FD, sc.InfoAttr(bpf_fd=prog_fd, info_len=ctypes.sizeof(info),
                                                     info=sc.addr_of(info)))
         out = _bpftool("prog", "dump", "xlated", "id", str(info.id), "linum")
-        assert f"int btf_main(struct __sk_buff * skb):" in out
+        assert "int btf_main(struct __sk_buff * skb):" in out
         assert f"; {text0} [file:{src} line_num:3 line_col:5]" in out
         assert f"; {text1} [file:{src} line_num:4 line_col:2]" in out
     finally:
         os.close(prog_fd)
+
+
+def test_patched_object_btf_loads(tmp_path: os.PathLike[str]) -> None:
+    """An object's raw .BTF is refused (DATASEC sizes are 0); patched, the kernel takes it."""
+    from pybpf.btf import Kind, load_object_btf
+    from pybpf.btf.fixup import patch_datasecs
+    from pybpf.kernel import syscall as sc
+    from pybpf.uapi import Cmd
+
+    clang = shutil.which("clang")
+    if clang is None:
+        pytest.skip("clang not installed")
+    src = os.path.join(tmp_path, "g.c")
+    obj = os.path.join(tmp_path, "g.o")
+    with open(src, "w") as f:
+        f.write("int counter = 1;\nlong total = 2;\n"
+                "__attribute__((section(\"xdp\"), used)) int prog(void *ctx) "
+                "{ return counter + total; }\n")
+    subprocess.run([clang, "-g", "-O2", "-target", "bpf", "-c", src, "-o", obj], check=True)
+    btf, _ = load_object_btf(obj)
+    raw = btf.raw
+    buf = ctypes.create_string_buffer(raw, len(raw))
+    _fd, err = sc.bpf_raw(Cmd.BTF_LOAD, sc.BtfLoadAttr(btf=sc.addr_of(buf), btf_size=len(raw)))
+    assert err == 22  # EINVAL: variables lie outside a 0-byte DATASEC
+    sec = btf[btf.find(".data", Kind.DATASEC)]
+    assert [btf[v.type].name for v in sec.vars] == ["counter", "total"]  # type: ignore[attr-defined]
+    fd, _id = _load(patch_datasecs(btf, {".data": 16}, {"counter": 0, "total": 8}))
+    os.close(fd)

@@ -8,6 +8,7 @@ import io
 import json
 import shutil
 import socket
+import struct
 import subprocess
 
 import pytest
@@ -282,3 +283,49 @@ def test_feature_probe_agrees_with_bpftool() -> None:
         common = set(ours[section]) & set(theirs[section])
         assert len(common) >= 4
         assert {k: ours[section][k] for k in common} == {k: theirs[section][k] for k in common}
+
+
+@needs_bpftool
+def test_btf_map_dump_matches_bpftool() -> None:
+    """Maps with BTF are dumped through their types (strings, enums, structs, bitfields)."""
+    from pybpf.btf import BtfBuilder
+    from pybpf.kernel import KernelMap, load_btf
+    from pybpf.kernel.syscall import close_fd
+
+    b = BtfBuilder()
+    u32 = b.int_type("unsigned int", 4)
+    i32 = b.int_type("int", 4, signed=True)
+    u64 = b.typedef("__u64", b.int_type("long long unsigned int", 8))
+    ch = b.int_type("char", 1, char=True)
+    flag = b.int_type("_Bool", 1, bool_=True)
+    color = b.enum("color", [("RED", 0), ("GREEN", 1)])
+    ptr = b.ptr(u32)
+    val = b.struct("event", 48, [("cnt", u64, 0), ("comm", b.array(ch, 16), 64),
+                                 ("sig", i32, 192), ("c", color, 224), ("lo", u32, 256, 3),
+                                 ("hi", u32, 259, 5), ("ok", flag, 288), ("p", ptr, 320)])
+    btf_fd = load_btf(b.encode())
+    maps = []
+    try:
+        m = KernelMap.create(MapSpec("cli_btf", MapType.HASH, 4, 48, 4, btf_key_type_id=u32,
+                                     btf_value_type_id=val), btf_fd=btf_fd)
+        maps.append(m)
+        m.update_raw(struct.pack("<I", 7), struct.pack("<Q16siiBBxxxxxxQ", 99, b"bash", -3, 1,
+                                                       0b10101_110, 1, 0xFFFF8000))
+        m.update_raw(struct.pack("<I", 8), struct.pack("<Q16siiBBxxxxxxQ", 1, b"\x01x", 4, 7,
+                                                       0, 0, 0))
+        pc = KernelMap.create(MapSpec("cli_btfpc", MapType.PERCPU_ARRAY, 4, 4, 2,
+                                      btf_key_type_id=u32, btf_value_type_id=i32),
+                              btf_fd=btf_fd)
+        maps.append(pc)
+        pc.typed("u32", "i32")[1] = -5
+        for mm in maps:
+            mid = str(mm.id)
+            for opt in ((), ("--json",), ("--pretty",)):
+                assert pybpf("map", "dump", mid, *opt)[1] == bpftool(*opt, "map", "dump", "id",
+                                                                     mid)
+        text = pybpf("map", "dump", str(m.id))[1]
+        assert '"comm": "bash"' in text and '"c": "GREEN"' in text and '"sig": -3' in text
+    finally:
+        for mm in maps:
+            mm.close()
+        close_fd(btf_fd)

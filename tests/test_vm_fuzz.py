@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from vm_build import exit_, ld64, ldx, st as store, stx
+from vm_build import exit_, ld64, ldx, stx
+from vm_build import st as store
 
 from pybpf.asm.insn import Insn, check_insn
 from pybpf.errors import PybpfError
@@ -48,7 +49,8 @@ HELPERS = [HELPER_IDS[n] for n in ("map_lookup_elem", "trace_printk", "probe_rea
 def insn(draw: st.DrawFn) -> list[Insn]:
     op = draw(st.sampled_from(OPCODES))
     if op == 0x18:
-        return ld64(draw(st.integers(0, 9)), draw(st.sampled_from(BASES)) + draw(st.integers(-8, 8)))
+        value = draw(st.sampled_from(BASES)) + draw(st.integers(-8, 8))
+        return ld64(draw(st.integers(0, 9)), value & U64)
     if op == 0x85:
         return [Insn(0x85, 0, 0, 0, draw(st.sampled_from(HELPERS)))]
     ins = Insn(op, draw(st.integers(0, 10)), draw(st.integers(0, 10)),

@@ -54,6 +54,8 @@ API (the door of this room; everything else is internal)::
     load_object_btf("prog.bpf.o") -> (Btf, BtfExt | None)   # .BTF and .BTF.ext of an object
     parse_btf_ext(data, btf) -> BtfExt    # func_info / line_info / core_relos per ELF section;
                                           #   CoreRelo(insn, type_id, access "0:1", kind)
+    patch_datasecs(btf, {".data": 16}, {"counter": 0}) -> bytes   # fill the DATASEC sizes and
+                                          #   var offsets clang leaves 0, before BTF_LOAD
 
     b = BtfBuilder()            # encoder; every method returns the new type id
     u32 = b.int_type("unsigned int", 4); p = b.ptr(u32); a = b.array(u32, 16)
@@ -110,6 +112,7 @@ if TYPE_CHECKING:
     from .cdump import dump_c
     from .cheader import dump_header
     from .ext import BtfExt, CoreRelo, CoreReloKind, load_object_btf, parse_btf_ext
+    from .fixup import patch_datasecs
     from .jsonfmt import type_json, type_raw
 
 # Printing and building are imported on first use: a one-liner that only looks a
@@ -119,6 +122,7 @@ _LAZY = {
     "encode_line_info": "build", "dump_c": "cdump", "type_json": "jsonfmt",
     "type_raw": "jsonfmt", "dump_header": "cheader", "BtfExt": "ext", "CoreRelo": "ext",
     "CoreReloKind": "ext", "load_object_btf": "ext", "parse_btf_ext": "ext",
+    "patch_datasecs": "fixup",
 }
 
 
@@ -137,6 +141,6 @@ __all__ = [
     "FuncProto", "Fwd", "Int", "Kind", "LineInfo", "Member", "Param", "Ptr", "Restrict", "Struct",
     "Type", "TypeTag", "Typedef", "Union", "Var", "VarSecinfo", "Void", "Volatile", "dump_c",
     "dump_header", "encode_func_info", "encode_line_info", "essential_name", "find_kernel_type",
-    "load_object_btf", "module_btf", "module_names", "parse_btf_ext", "type_json", "type_raw",
-    "vmlinux",
+    "load_object_btf", "module_btf", "module_names", "parse_btf_ext", "patch_datasecs",
+    "type_json", "type_raw", "vmlinux",
 ]

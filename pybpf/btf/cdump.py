@@ -56,9 +56,9 @@ def dump_c(btf: Btf, tid: int) -> str:
     elif isinstance(t, T.Datasec):
         out.append(f"/* section {t.name} ({t.size} bytes) */\n")
         for v in t.vars:
+            var = btf[v.type]
             out.append(f"/* +{v.offset} */ ")
-            e.type_decl(btf[v.type].type if btf[v.type].kind == Kind.VAR else v.type,  # type: ignore[attr-defined]
-                        btf[v.type].name, 0)
+            e.type_decl(var.type if isinstance(var, T.Var) else v.type, var.name, 0)
             out.append(";\n")
         return "".join(out)
     else:

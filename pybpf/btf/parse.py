@@ -1,11 +1,11 @@
 """The lazy BTF reader.
 
-Opening a blob costs one pass over the type section that records where each
-record starts and its ``name_off`` (two compact arrays, ~8 bytes a type);
-nothing is decoded. A name lookup searches the string section for the exact
-string with ``bytes.find``, then searches the packed ``name_off`` array for
-that offset, so even the first lookup never decodes other types. Types are
-decoded on first access and cached.
+Opening a blob only reads it. ``find`` searches the string section for the exact
+name (``bytes.find``), then the raw type section for that 4-byte string offset;
+a hit counts only if it falls on a record start, which is checked against an
+index of record boundaries built lazily, in order, and only as far as needed.
+Types are decoded on first access and cached. Once lookups are frequent, one
+full pass builds a name -> id index instead.
 """
 
 from __future__ import annotations
@@ -43,13 +43,13 @@ _REF_KINDS: dict[int, type[T.Ref]] = {
     Kind.PTR: T.Ptr, Kind.TYPEDEF: T.Typedef, Kind.VOLATILE: T.Volatile,
     Kind.CONST: T.Const, Kind.RESTRICT: T.Restrict, Kind.TYPE_TAG: T.TypeTag,
 }
-_MAX_CHAIN = 64
-_INDEX_AFTER = 8  # distinct name lookups before a full name_off index pays for itself
+_MAX_CHAIN = 64  # longer typedef/modifier chains mean a loop in the graph
+_INDEX_AFTER = 8  # name scans before a full name index pays for itself
 # Kinds whose records may carry a name (kind + the two reserved bits above it).
 _NAMED_KINDS = frozenset({
     Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.FWD, Kind.TYPEDEF, Kind.FUNC, Kind.VAR,
     Kind.DATASEC, Kind.FLOAT, Kind.DECL_TAG, Kind.TYPE_TAG, Kind.ENUM64,
-})  # longer typedef/modifier chains mean a loop in the graph
+})
 
 
 def _i32(v: int) -> int:

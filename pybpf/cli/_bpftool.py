@@ -25,14 +25,14 @@ def type_name(enum: Any, value: int) -> str | None:
 
 
 def dumps(obj: Any, pretty: bool) -> str:
-    """JSON as bpftool writes it: compact, or its json_writer's layout with ``--pretty``."""
-    return _pretty(obj) if pretty else json.dumps(obj, separators=(",", ":"))
+    """JSON as bpftool's (iproute2's) json_writer writes it, compact or ``--pretty``.
 
+    Pretty mode puts a newline and 4-space indent before each object member and each
+    closing bracket of a non-empty container; array elements follow each other on one
+    line (``},{``, ``"0x00","0x01"``). ``_btfdump.Raw`` strings are written verbatim.
+    """
+    from ._btfdump import Raw
 
-def _pretty(obj: Any) -> str:
-    """bpftool's (iproute2's) json_writer pretty mode: a newline and 4-space indent before
-    each object member and each closing bracket of a non-empty container; array elements
-    follow each other on one line (``},{``, ``"0x00","0x01"``)."""
     out: list[str] = []
     depth = 0
     sep = ""
@@ -44,7 +44,8 @@ def _pretty(obj: Any) -> str:
         sep = ","
 
     def eol() -> None:
-        out.append("\n" + "    " * depth)
+        if pretty:
+            out.append("\n" + "    " * depth)
 
     def value(v: Any) -> None:
         nonlocal depth, sep
@@ -58,7 +59,7 @@ def _pretty(obj: Any) -> str:
                     eor()
                     eol()
                     sep = ""
-                    out.append(json.dumps(k) + ": ")
+                    out.append(json.dumps(k) + (": " if pretty else ":"))
                     value(x)
             else:
                 for x in v:
@@ -70,7 +71,7 @@ def _pretty(obj: Any) -> str:
             sep = ","
         else:
             eor()
-            out.append(json.dumps(v))
+            out.append(str(v) if isinstance(v, Raw) else json.dumps(v))
 
     value(obj)
     return "".join(out)
@@ -144,11 +145,54 @@ def prog_json(d: ProgDetails) -> dict[str, Any]:
     return o
 
 
-def xlated_plain(code: bytes, opcodes: bool = False) -> str:
+class _Annotations:
+    """Function signatures and source lines to print above xlated instructions (from the
+    program's BTF func_info/line_info), walked the way bpftool walks them."""
+
+    def __init__(self, d: ProgDetails) -> None:
+        from ._btfdump import btf_by_id
+
+        self.btf = btf_by_id(d.btf_id) if d.btf_id and (d.func_info or d.line_info) else None
+        self.funcs = sorted(d.func_info)
+        self.lines = sorted(d.line_info)
+        self.nf = 0
+        self.nskip = 0
+
+    def proto(self, i: int) -> str:
+        from ._btfdump import func_signature
+
+        if self.btf is None or self.nf >= len(self.funcs) or self.funcs[self.nf][0] != i:
+            return ""
+        self.nf += 1
+        return func_signature(self.btf, self.funcs[self.nf - 1][1])
+
+    def line(self, i: int) -> tuple[str, str, int, int] | None:
+        """bpf_prog_linfo__lfind: the last line record at or before ``i`` once the next
+        unprinted one is reached: (text, file, line, col)."""
+        if self.btf is None or self.nskip >= len(self.lines) or self.lines[self.nskip][0] > i:
+            return None
+        k = self.nskip
+        while k + 1 < len(self.lines) and self.lines[k + 1][0] <= i:
+            k += 1
+        self.nskip += 1
+        _, file_off, line_off, col = self.lines[k]
+        text = self.btf.string(line_off).lstrip()
+        return text, self.btf.string(file_off), col >> 10, col & 0x3FF
+
+
+def xlated_plain(d: ProgDetails, opcodes: bool = False, linum: bool = False) -> str:
     from ..kernel.xlated import disassemble
 
+    notes = _Annotations(d)
     lines = []
-    for i, text, raw in disassemble(code):
+    for i, text, raw in disassemble(d.xlated, d.jited_ksyms):
+        sig = notes.proto(i)
+        if sig:
+            lines.append(f"{sig}:")
+        src = notes.line(i)
+        if src is not None:
+            where = f" [file:{src[1]} line_num:{src[2]} line_col:{src[3]}]" if linum else ""
+            lines.append(f"; {src[0]}{where}")
         lines.append(f"{i:4d}: {text}")
         if opcodes:  # each 8-byte slot on its own, as bpftool's dump_xlated_plain
             lines.append("       " + " ".join(_hex_groups(raw[j:j + 8])
@@ -156,12 +200,25 @@ def xlated_plain(code: bytes, opcodes: bool = False) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def xlated_json(code: bytes, opcodes: bool = False) -> list[dict[str, Any]]:
+def xlated_json(d: ProgDetails, opcodes: bool = False,
+                linum: bool = False) -> list[dict[str, Any]]:
     from ..kernel.xlated import disassemble
 
+    notes = _Annotations(d)
     out: list[dict[str, Any]] = []
-    for _i, text, raw in disassemble(code):
-        o: dict[str, Any] = {"disasm": text}
+    for i, text, raw in disassemble(d.xlated, d.jited_ksyms):
+        o: dict[str, Any] = {}
+        sig = notes.proto(i)
+        if sig:
+            o["proto"] = sig
+        src = notes.line(i)
+        if src is not None:
+            o["src"] = src[0]
+            if linum:
+                o.update(file=src[1], line_num=src[2])
+                if src[3]:
+                    o["line_col"] = src[3]
+        o["disasm"] = text
         if opcodes:
             o["opcodes"] = {"code": f"0x{raw[0]:02x}", "src_reg": f"0x{raw[1] >> 4:x}",
                             "dst_reg": f"0x{raw[1] & 15:x}", "off": hexlist(raw[2:4]),

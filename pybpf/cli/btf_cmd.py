@@ -5,6 +5,7 @@
     pybpf btf dump --format c > vmlinux.h           every type as one C header
     pybpf btf dump --type task_struct --json        as bpftool -j prints it
     pybpf btf dump --file prog.bpf.o --format raw   an object's .BTF section
+    pybpf btf dump --btf-id 42 --format c           a BTF object loaded in the kernel
     pybpf btf member task_struct real_parent.pid    offset and type of a member path
 """
 
@@ -25,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = sub.add_parser("dump", help="print types (raw, C or JSON)")
     d.add_argument("--file", help="BTF file or object with a .BTF section "
                    "(default /sys/kernel/btf/vmlinux)")
+    d.add_argument("--btf-id", type=int, metavar="ID",
+                   help="a BTF object loaded in the kernel (like bpftool btf dump id ID)")
     d.add_argument("--base", help="base BTF for a split BTF file (module BTF defaults to vmlinux)")
     d.add_argument("--type", dest="type_name", metavar="NAME", help="only types with this name")
     d.add_argument("--kind", help="only this kind (struct, union, enum, typedef, func, ...)")
@@ -40,9 +43,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _from_kernel(btf_id: int):  # type: ignore[no-untyped-def]
+    """Fetch a loaded BTF object's blob (module BTF is split over vmlinux)."""
+    import ctypes
+
+    from ..btf import Btf, vmlinux
+    from ..kernel import syscall as sc
+    from ..uapi import Cmd
+
+    fd = sc.bpf(Cmd.BTF_GET_FD_BY_ID, sc.GetIdAttr(start_id=btf_id), what=f"BTF id {btf_id}")
+    try:
+        info = sc.BtfInfo()
+        sc.bpf(Cmd.OBJ_GET_INFO_BY_FD, sc.InfoAttr(bpf_fd=fd, info_len=ctypes.sizeof(info),
+                                                    info=sc.addr_of(info)), what=f"BTF id {btf_id}")
+        blob = ctypes.create_string_buffer(int(info.btf_size))
+        name = ctypes.create_string_buffer(64)
+        info = sc.BtfInfo(btf=sc.addr_of(blob), btf_size=len(blob), name=sc.addr_of(name),
+                          name_len=len(name))
+        sc.bpf(Cmd.OBJ_GET_INFO_BY_FD, sc.InfoAttr(bpf_fd=fd, info_len=ctypes.sizeof(info),
+                                                    info=sc.addr_of(info)), what=f"BTF id {btf_id}")
+    finally:
+        sc.close_fd(fd)
+    label = name.value.decode() or f"btf id {btf_id}"
+    base = vmlinux() if info.kernel_btf and label != "vmlinux" else None
+    return Btf(blob.raw[:int(info.btf_size)], base=base, name=label)
+
+
 def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from ..btf import Btf, vmlinux
 
+    if getattr(args, "btf_id", None) is not None:
+        if args.file:
+            raise BadInput("give either --file or --btf-id, not both")
+        return _from_kernel(args.btf_id)
     path = args.file
     if path is None:
         return vmlinux()

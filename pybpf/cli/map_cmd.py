@@ -71,6 +71,19 @@ def _dump(map_id: int, as_json: bool, pretty: bool) -> int:
                     entries.append((key, None, err))
                 elif not err:
                     entries.append((key, value, 0))
+        btf = None
+        if d.btf_id and (d.btf_key_type_id or d.btf_value_type_id):
+            from ._btfdump import btf_by_id
+
+            btf = btf_by_id(d.btf_id)
+        if btf is not None and not as_json:  # bpftool prints BTF maps through its writer
+            from ._btfdump import format_entry
+
+            vt = d.btf_vmlinux_value_type_id or d.btf_value_type_id
+            objs = [format_entry(btf, d.btf_key_type_id, vt, k, v, n, percpu, d.value_size,
+                                 True) for k, v, _ in entries if v is not None]
+            sys.stdout.write(fmt.dumps(objs, True) + "\n")
+            return 0
         for k, v, err in entries:
             if v is None:
                 msg = os.strerror(err)
@@ -80,8 +93,17 @@ def _dump(map_id: int, as_json: bool, pretty: bool) -> int:
                     rows.append(fmt.map_entry_error_plain(d, k, "<no entry>" if err == 2 else msg))
                 continue
             found += 1
-            rows.append(fmt.map_entry_json(d, k, v, n, percpu) if as_json
-                        else fmt.map_entry_plain(d, k, v, n, percpu))
+            if as_json:
+                row = fmt.map_entry_json(d, k, v, n, percpu)
+                if btf is not None:
+                    from ._btfdump import format_entry
+
+                    vt = d.btf_vmlinux_value_type_id or d.btf_value_type_id
+                    row["formatted"] = format_entry(btf, d.btf_key_type_id, vt, k, v, n,
+                                                    percpu, d.value_size, False)
+                rows.append(row)
+            else:
+                rows.append(fmt.map_entry_plain(d, k, v, n, percpu))
     if as_json:
         sys.stdout.write(fmt.dumps(rows, pretty) + "\n")
     else:

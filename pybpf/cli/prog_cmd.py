@@ -9,7 +9,8 @@ import sys
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", default="list",
                         choices=["list", "show", "dump"], help="what to do (default: list)")
-    parser.add_argument("words", nargs="*", help="[id] ID; for dump: [xlated] ID [opcodes]")
+    parser.add_argument("words", nargs="*",
+                        help="[id] ID | pinned PATH; for dump: [xlated] ID [opcodes] [linum]")
     parser.add_argument("-j", "--json", action="store_true", help="JSON output")
     parser.add_argument("-p", "--pretty", action="store_true", help="indented JSON output")
 
@@ -21,18 +22,18 @@ def run(args: argparse.Namespace) -> int:
     as_json = args.json or args.pretty
     out = sys.stdout
     if args.action == "dump":
-        words = [w for w in args.words if w not in ("xlated", "opcodes")]
+        words = [w for w in args.words if w not in ("xlated", "opcodes", "linum")]
         if "jited" in words:
             from ..errors import BadInput
 
             raise BadInput("prog dump: only `xlated` is supported (no JIT disassembler)")
         pid = fmt.parse_id(words, "prog dump")
         d = info.prog_by_id(pid, xlated=True)
-        opcodes = "opcodes" in args.words
+        opcodes, linum = "opcodes" in args.words, "linum" in args.words
         if as_json:
-            out.write(fmt.dumps(fmt.xlated_json(d.xlated, opcodes), args.pretty) + "\n")
+            out.write(fmt.dumps(fmt.xlated_json(d, opcodes, linum), args.pretty) + "\n")
         else:
-            out.write(fmt.xlated_plain(d.xlated, opcodes))
+            out.write(fmt.xlated_plain(d, opcodes, linum))
         return 0
     if args.action == "show" and args.words:
         d = info.prog_by_id(fmt.parse_id(args.words, "prog show"))

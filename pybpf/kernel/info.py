@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import errno as E
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -88,6 +89,11 @@ class ProgDetails:
     attach_btf_id: int = 0
     xlated: bytes = b""
     memlock: int | None = None  # from /proc/self/fdinfo, as bpftool reads it
+    # with xlated: (insn_off, type_id), (insn_off, file_name_off, line_off, line_col),
+    # and the kernel address of each JITed function (subprogram)
+    func_info: list[tuple[int, int]] = field(default_factory=list)
+    line_info: list[tuple[int, int, int, int]] = field(default_factory=list)
+    jited_ksyms: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -142,36 +148,54 @@ def _int_or_none(v: str | None) -> int | None:
 
 
 def prog_details(fd: int, *, xlated: bool = False) -> ProgDetails:
-    """Info for the program behind ``fd``; with ``xlated`` also its translated instructions."""
+    """Info for the program behind ``fd``; with ``xlated`` also its translated instructions,
+    func/line info (BTF) and the kernel addresses of its JITed functions."""
     info = obj_info(fd, ProgInfo)
     nmaps = int(info.nr_map_ids)
-    want_x = xlated and info.xlated_prog_len
+    want_x = bool(xlated and info.xlated_prog_len)
+    again = ProgInfo()
+    map_buf = (ctypes.c_uint32 * max(nmaps, 1))()
+    if nmaps:
+        again.nr_map_ids = nmaps
+        again.map_ids = addr_of(map_buf)
+    xbuf = ctypes.create_string_buffer(int(info.xlated_prog_len) if want_x else 1)
+    nfi, fsz = (int(info.nr_func_info), int(info.func_info_rec_size)) if want_x else (0, 0)
+    nli, lsz = (int(info.nr_line_info), int(info.line_info_rec_size)) if want_x else (0, 0)
+    nks = int(info.nr_jited_ksyms) if want_x else 0
+    fbuf = ctypes.create_string_buffer(max(nfi * fsz, 1))
+    lbuf = ctypes.create_string_buffer(max(nli * lsz, 1))
+    kbuf = (ctypes.c_uint64 * max(nks, 1))()
+    if want_x:
+        again.xlated_prog_len = info.xlated_prog_len
+        again.xlated_prog_insns = addr_of(xbuf)
+        if nfi:
+            again.nr_func_info, again.func_info_rec_size = nfi, fsz
+            again.func_info = addr_of(fbuf)
+        if nli:
+            again.nr_line_info, again.line_info_rec_size = nli, lsz
+            again.line_info = addr_of(lbuf)
+        if nks:
+            again.nr_jited_ksyms, again.jited_ksyms = nks, addr_of(kbuf)
     if nmaps or want_x:
-        again = ProgInfo()
-        map_buf = (ctypes.c_uint32 * max(nmaps, 1))()
-        if nmaps:
-            again.nr_map_ids = nmaps
-            again.map_ids = addr_of(map_buf)
-        xbuf = ctypes.create_string_buffer(int(info.xlated_prog_len) if want_x else 1)
-        if want_x:
-            again.xlated_prog_len = info.xlated_prog_len
-            again.xlated_prog_insns = addr_of(xbuf)
         info = obj_info(fd, ProgInfo, again)
-        map_ids = list(map_buf[: min(nmaps, int(info.nr_map_ids))])
-        xl = xbuf.raw[: int(info.xlated_prog_len)] if want_x else b""
-    else:
-        map_ids, xl = [], b""
-    return ProgDetails(
+    d = ProgDetails(
         id=int(info.id), type=int(info.type), name=info.name.decode(errors="replace"),
         tag=bytes(info.tag).hex(), gpl_compatible=bool(info.gpl_compatible & 1),
         load_time=int(info.load_time), uid=int(info.created_by_uid),
         xlated_len=int(info.xlated_prog_len), jited_len=int(info.jited_prog_len),
-        map_ids=map_ids, btf_id=int(info.btf_id), run_time_ns=int(info.run_time_ns),
+        map_ids=list(map_buf[: min(nmaps, int(info.nr_map_ids))]) if nmaps else [],
+        btf_id=int(info.btf_id), run_time_ns=int(info.run_time_ns),
         run_cnt=int(info.run_cnt), recursion_misses=int(info.recursion_misses),
         verified_insns=int(info.verified_insns), attach_btf_obj_id=int(info.attach_btf_obj_id),
-        attach_btf_id=int(info.attach_btf_id), xlated=xl,
+        attach_btf_id=int(info.attach_btf_id),
+        xlated=xbuf.raw[: int(info.xlated_prog_len)] if want_x else b"",
         memlock=_int_or_none(fdinfo(fd).get("memlock")),
     )
+    if want_x:
+        d.func_info = [struct.unpack_from("<II", fbuf.raw, i * fsz) for i in range(nfi)]
+        d.line_info = [struct.unpack_from("<IIII", lbuf.raw, i * lsz) for i in range(nli)]
+        d.jited_ksyms = list(kbuf[:nks])
+    return d
 
 
 def map_details(fd: int) -> MapDetails:

@@ -7,12 +7,11 @@ mounted there, ``ensure_bpffs`` mounts one (needs root), as bpftool does.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 from ..errors import PybpfError
 from ..uapi import Cmd
-from .syscall import ObjAttr, addr_of, bpf
+from .syscall import ObjAttr, addr_of, bpf, libc
 
 BPFFS = "/sys/fs/bpf"
 BPF_FS_MAGIC = 0xCAFE4A11
@@ -25,9 +24,8 @@ def is_bpffs(path: str) -> bool:
     class _Statfs(ctypes.Structure):
         _fields_ = [("f_type", ctypes.c_long), ("_rest", ctypes.c_long * 15)]
 
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     buf = _Statfs()
-    if libc.statfs(os.fsencode(path), ctypes.byref(buf)) != 0:
+    if libc().statfs(os.fsencode(path), ctypes.byref(buf)) != 0:
         return False
     return (buf.f_type & 0xFFFFFFFF) == BPF_FS_MAGIC
 
@@ -37,8 +35,7 @@ def ensure_bpffs(path: str = BPFFS) -> str:
     if os.path.isdir(path) and is_bpffs(path):
         return path
     os.makedirs(path, exist_ok=True)
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    if libc.mount(b"bpf", os.fsencode(path), b"bpf", 0, None) != 0:
+    if libc().mount(b"bpf", os.fsencode(path), b"bpf", 0, None) != 0:
         err = ctypes.get_errno()
         raise PybpfError(f"{path}: cannot mount bpffs ({os.strerror(err)}); "
                          f"run as root or `mount -t bpf bpf {path}`")

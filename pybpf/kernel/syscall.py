@@ -13,9 +13,7 @@ Pointers are plain ``c_uint64`` fields (``__aligned_u64`` in the header); use
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
-import platform
 from typing import Any
 
 from ..uapi import Cmd
@@ -512,19 +510,33 @@ _libc: Any = None
 _nr_bpf: int | None = None
 
 
-def _setup() -> tuple[Any, int]:
-    global _libc, _nr_bpf
+def libc() -> Any:
+    """The C library (with errno), loaded once: the process's own symbols first, which
+    avoids ctypes.util's subprocess-based search on the start-up path."""
+    global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        _libc.syscall.restype = ctypes.c_long
-        machine = platform.machine()
+        try:
+            lib = ctypes.CDLL(None, use_errno=True)
+            lib.syscall  # noqa: B018 - probe that the symbol is there
+        except (OSError, AttributeError):
+            from ctypes.util import find_library
+
+            lib = ctypes.CDLL(find_library("c") or "libc.so.6", use_errno=True)
+        lib.syscall.restype = ctypes.c_long
+        _libc = lib
+    return _libc
+
+
+def _setup() -> tuple[Any, int]:
+    global _nr_bpf
+    if _nr_bpf is None:
+        machine = os.uname().machine
         if machine not in _NR_BPF:
             from .errors import BpfUnsupported
 
             raise BpfUnsupported(f"the bpf() syscall number is unknown for machine {machine!r}")
         _nr_bpf = _NR_BPF[machine]
-    assert _nr_bpf is not None
-    return _libc, _nr_bpf
+    return libc(), _nr_bpf
 
 
 def bpf_raw(cmd: int, attr: ctypes.Structure | ctypes.Union) -> tuple[int, int]:

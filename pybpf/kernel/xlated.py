@@ -158,7 +158,21 @@ def insn_text(code: bytes, i: int) -> tuple[str, int]:
     return f"{head} if {w}{dst} {name} 0x{imm & 0xFFFFFFFF:x} goto pc{off:+d}", 1
 
 
-def disassemble(code: bytes) -> list[tuple[int, str, bytes]]:
+def _pcrel_call(code: bytes, i: int, jited_ksyms: list[int] | None) -> str | None:
+    """bpftool's text for a bpf-to-bpf call in xlated code: ``off`` is the pc-relative
+    target, ``imm`` the subprogram's index into the JITed symbols."""
+    op, regs, off, imm = _FMT.unpack_from(code, i * 8)
+    if op != 0x85 or regs >> 4 != 1:
+        return None
+    if not jited_ksyms:
+        return f"({op:02x}) call pc{off:+d}"
+    addr = jited_ksyms[imm] if 0 <= imm < len(jited_ksyms) else 0
+    name = _syms().exact(addr) if addr else None
+    return f"({op:02x}) call pc{off:+d}#{name if name else f'0x{addr:x}'}"
+
+
+def disassemble(code: bytes,
+                jited_ksyms: list[int] | None = None) -> list[tuple[int, str, bytes]]:
     """(slot index, text, raw bytes) for every instruction of ``code``.
 
     Uses the project disassembler (``pybpf.asm.disasm``, kernel syntax) with helper
@@ -166,15 +180,18 @@ def disassemble(code: bytes) -> list[tuple[int, str, bytes]]:
     cannot take (a missing module, or instructions it does not decode).
     """
     try:
-        return _with_asm(code)
+        out = _with_asm(code)
     except Exception:  # noqa: BLE001 - any failure there: use the built-in printer
-        pass
-    out = []
-    i, n = 0, len(code) // 8
-    while i < n:
-        text, used = insn_text(code, i)
-        out.append((i, text, code[i * 8:(i + used) * 8]))
-        i += used
+        out = []
+        i, n = 0, len(code) // 8
+        while i < n:
+            text, used = insn_text(code, i)
+            out.append((i, text, code[i * 8:(i + used) * 8]))
+            i += used
+    for k, (i, _text, raw) in enumerate(out):
+        call = _pcrel_call(code, i, jited_ksyms)
+        if call is not None:
+            out[k] = (i, call, raw)
     return out
 
 

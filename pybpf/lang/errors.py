@@ -39,7 +39,7 @@ def format_diagnostic(filename: str, source: str, loc: Loc | None, message: str,
         return f"{filename}:{loc.line}-{loc.end_line}: {kind}: {message}"
     lines = source.split("\n")
     text = lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
-    width = max(loc.end_col - loc.col, 0)
+    width = max(min(loc.end_col, len(text) + 1) - loc.col, 0)
     head = f"{filename}:{loc.line}:{loc.col}-{loc.end_col}: {kind}: {message}"
     return f"{head}\n{text}\n{' ' * (loc.col - 1)}{'~' * width}"
 

@@ -219,10 +219,15 @@ class Lexer:
             p += 1
         if p >= len(s) or s[p] != '"':
             end = s.find("\n", self.pos)
-            end = len(s) if end < 0 else end
-            tok = self._tok("string", end - self.pos)
+            if end < 0:
+                tok = self._tok("string", len(s) - self.pos)
+                eof_loc = tok.loc
+            else:  # bison counts the newline into the string's span, then steps a line
+                tok = self._tok("string", end - self.pos)
+                tok.loc = Loc(tok.loc.line, tok.loc.col, tok.loc.end_line, tok.loc.end_col + 1)
+                eof_loc = Loc(tok.loc.line + 1, 1, tok.loc.line + 1, 1)
             self.diags.error(tok.loc, "unterminated string")
-            raise self.diags.fail(tok.loc, "syntax error, unexpected end of file")
+            raise self.diags.fail(eof_loc, "syntax error, unexpected end of file")
         return self._tok("string", p + 1 - self.pos, "".join(out))
 
     def _attach(self) -> Token:

@@ -115,7 +115,7 @@ class Parser:
                 break
         if self.at("end of file"):
             line, col = self.lex.prev_end_before(first)
-            loc = Loc(line, col, aps[-1].loc.end_line, aps[-1].loc.end_col)
+            loc = Loc(line, col, self.tok.loc.end_line, self.tok.loc.end_col)
             raise self.diags.fail(loc, "unexpected end of file, expected {")
         pred = None
         if self.at("/"):

@@ -511,8 +511,10 @@ class Semantic:
             return T.Type(name, T.storage_size(T.Type(name)))
         if name == "str":
             n = self._const(e.args[1]) if n == 2 else None
-            if arg_types and arg_types[0].kind == "string":
-                return arg_types[0]
+            if arg_types and arg_types[0].kind not in ("int", "pointer"):
+                self.err(e.loc, "str() expects an integer or a pointer type as first "
+                                f"argument ({arg_types[0]} provided)")
+                return T.string(T.STRLEN)
             return T.string(min(n or T.STRLEN, T.STRLEN) if n else T.STRLEN)
         if name in ("exit", "time", "signal", "override", "unwatch"):
             return T.NONE

@@ -85,6 +85,8 @@ class Analyzer:
         self.max_insns = max_insns
         self.ctx_check = ctx.checker(prog_type)
         self.explored: dict[int, list[Visit]] = {}
+        self.sigs: dict[tuple[int, object], Visit] = {}
+        self.last_add = 0
         self.processed = 0
         self.states = 0
         self.peak_states = 0
@@ -153,24 +155,41 @@ class Analyzer:
 
     def _visit(self, pc: int, st: State) -> bool:
         """Prune-point bookkeeping: True when a stored state covers ``st``."""
-        lst = self.explored.setdefault(pc, [])
+        lst = self.explored.get(pc)
+        if lst is None:
+            lst = self.explored[pc] = []
+        sig = _signature(st)
+        same = self.sigs.get((pc, sig))
+        if same is not None and same.branches > 0:
+            if pc in self.cfg.callbacks:
+                return True  # callback iterations converged
+            self.fail(f"infinite loop: the program comes back to insn {pc} in exactly the "
+                      "same state, so this loop can never exit")
         live = self._live(st)
-        exact_live = [ALL_REGS] * len(st.frames)
+        looping = False
         for v in lst:
             if v.branches > 0:
-                if covers(v.state, st, exact_live, exact=True):
-                    if pc in self.cfg.callbacks:
-                        return True  # callback iterations converged
-                    self.fail(f"infinite loop: the program comes back to insn {pc} in exactly "
-                              "the same state, so this loop can never exit")
+                looping = True
                 continue
             if covers(v.state, st, live):
                 return True
+        if looping and pc in self.cfg.callbacks:
+            for v in lst:
+                if v.branches > 0 and _widen(v.state, st):
+                    sig = _signature(st)
+                    same = self.sigs.get((pc, sig))
+                    if same is not None and same.branches > 0:
+                        return True
+                    break
+        if looping and self.processed - self.last_add < 100:
+            return False  # inside a loop: keep fewer states (the kernel's heuristic)
         if len(lst) < MAX_VISITS_PER_INSN:
             v = Visit(st.copy(), st.parent)
             lst.append(v)
+            self.sigs[(pc, sig)] = v
             st.parent = v
             self.states += 1
+            self.last_add = self.processed
         return False
 
     def _live(self, st: State) -> list[int]:
@@ -288,6 +307,8 @@ class Analyzer:
             self.fail(f"r{d} {opname}= r{ins.src}: arithmetic between two pointers "
                       f"({_kind(a)}, {_kind(b)}) is not allowed")
         if not is64:
+            if op == Alu.SUB and self.privileged:
+                return ranged(0, M32, self.pc)  # a meaningless number, as the kernel makes it
             self.fail(f"r{d}: 32-bit arithmetic on a pointer is not allowed; use 64-bit ops")
         ptr, off = (a, b) if a.t != T.SCALAR else (b, a)
         if op not in (Alu.ADD, Alu.SUB):
@@ -316,7 +337,10 @@ class Analyzer:
         if off.smin == S64_MIN:
             self.fail(f"r{d}: the number added to the {name} pointer has no lower bound; "
                       "check it (e.g. 'if rX s< 0 goto ...' or use an unsigned value) first")
-        if not -MAX_VAR_OFF < off.smin < MAX_VAR_OFF or off.smax >= MAX_VAR_OFF:
+        if off.smin <= -MAX_VAR_OFF:
+            self.fail(f"r{d}: the number added to the {name} pointer may be as low as "
+                      f"{off.smin}; bound it first (e.g. 'if rX s< 0 goto ...')")
+        if off.smin >= MAX_VAR_OFF or off.smax >= MAX_VAR_OFF:
             self.fail(f"r{d}: the number added to the {name} pointer may be as large as "
                       f"{off.smax}; bound it first (e.g. 'if rX > 100 goto ...')")
         var = scalar.alu(op, True, ptr, off)
@@ -349,9 +373,6 @@ class Analyzer:
         base = self.read(regs, ins.dst)
         size = SIZE_BYTES[ins.size]  # type: ignore[index]
         if ins.cls == Class.ST:
-            if base.t == T.CTX:
-                self.fail(f"r{ins.dst}: storing an immediate into the context is not allowed; "
-                          "store from a register")
             val = const(ins.imm)
         else:
             val = self.read(regs, ins.src)
@@ -502,6 +523,8 @@ class Analyzer:
             if s in spills:
                 self._unspill(f, s)
         assert value is not None
+        if value.t != T.SCALAR and size != 8:
+            self.fail(f"r{r}: a pointer can only be spilled to the stack as 8 bytes, not {size}")
         if size == 8 and (value.t != T.SCALAR or not value.is_const or value.const or True):
             stk[a:b] = bytes([SPILL]) * 8
             spills[a] = value
@@ -602,9 +625,9 @@ class Analyzer:
                 regs[ins.dst] = pointer(T.MAP_PTR, map=idx, src=pc)
                 return
             m = self.maps[idx]
-            if m.type not in (MapType.ARRAY,) or m.max_entries != 1 and False:
-                self.fail(f"map '{m.name}' is not an array map; its value cannot be addressed "
-                          "directly")
+            if m.type != MapType.ARRAY or m.max_entries != 1:
+                self.fail(f"the value of map '{m.name}' cannot be addressed directly: only "
+                          "single-entry array maps allow it")
             if not 0 <= off < m.value_size:
                 self.fail(f"offset {off} is outside the {m.value_size}-byte value of map "
                           f"'{m.name}'")
@@ -631,7 +654,7 @@ class Analyzer:
                 return self._go(st, pc, tgt if dec else pc + 1, dec)
             yes = branch.refine(op, a, b, is32)
             if op == Jmp.JSET:
-                no: tuple[Reg, Reg] | None = (branch.refine_not_set(a, b), b)
+                no: tuple[Reg, Reg] | None = (branch.refine_not_set(a, b, is32), b)
             else:
                 no = branch.refine(branch.NEGATE[op], a, b, is32)
             return self._split(st, pc, tgt, ins, yes, no, pending)
@@ -1061,6 +1084,45 @@ class Analyzer:
                     walk(c, total, chain + (sp,))
 
         walk(0, 0, ())
+
+
+def _reg_sig(r: Reg) -> tuple[object, ...]:
+    return (r.t, r.off, r.tn, r.smin, r.smax, r.umin, r.umax, r.map, r.rng, r.frame, r.id,
+            r.ref)
+
+
+def _signature(st: State) -> tuple[object, ...]:
+    """A hashable exact image of a state (for spotting a loop that makes no progress)."""
+    out: list[object] = [tuple(st.refs), st.lock.map if st.lock else None]
+    for f in st.frames:
+        out.append((f.callsite, f.cb, tuple(_reg_sig(r) for r in f.regs), bytes(f.stack),
+                    tuple((k, _reg_sig(v)) for k, v in sorted(f.spills.items()))))
+    return tuple(out)
+
+
+def _widen(old: State, cur: State) -> bool:
+    """Forget the scalar values that differ between two visits of a callback entry.
+
+    Returns True when ``cur`` was changed (it then covers both states).
+    """
+    if len(old.frames) != len(cur.frames):
+        return False
+    changed = False
+    for fo, fc in zip(old.frames, cur.frames, strict=True):
+        if fo.callsite != fc.callsite:
+            return False
+        for i in range(11):
+            a, b = fo.regs[i], fc.regs[i]
+            if a.t == b.t == T.SCALAR and not a.same_var(b) and b.tn != tn.UNKNOWN:
+                fc.regs[i] = unknown(b.src)
+                changed = True
+        for k, b in list(fc.spills.items()):
+            a2 = fo.spills.get(k)
+            if a2 is not None and a2.t == b.t == T.SCALAR and not a2.same_var(b) \
+                    and b.tn != tn.UNKNOWN:
+                fc.spills[k] = unknown(b.src)
+                changed = True
+    return changed
 
 
 def _spin_lock_off(m: MapSpec) -> int | None:

@@ -146,10 +146,10 @@ def refine(op: int, a: Reg, b: Reg, is32: bool = False) -> tuple[Reg, Reg] | Non
     return a, b
 
 
-def refine_not_set(a: Reg, b: Reg) -> Reg:
+def refine_not_set(a: Reg, b: Reg, is32: bool = False) -> Reg:
     """``a & b == 0``: the bits known set in ``b`` are zero in ``a``."""
     if not b.is_const:
         return a
-    c = b.const
+    c = b.const & (M32 if is32 else (1 << 64) - 1)
     r = a.copy(tn=(a.tn[0] & ~c, a.tn[1] & ~c))
     return sync(r)

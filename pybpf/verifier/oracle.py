@@ -54,7 +54,9 @@ def kernel_verify_spec(spec: ProgramSpec, maps: Mapping[str, MapSpec], *,
     try:
         for name, m in maps.items():
             try:
-                live[name] = KernelMap.create(m)
+                plain = m.copy()
+                plain.value_type = plain.key_type = None
+                live[name] = KernelMap.create(plain)
             except BpfError as e:
                 return KernelVerdict(False, f"map {name}: {e}", None, None, "")
         try:

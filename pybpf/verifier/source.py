@@ -8,6 +8,7 @@ An assembly file may declare, in ``;`` comments before or among its lines::
     ; verdict: reject                   expected outcome (the corpus checks it)
     ; error: may be null                words the rejection reason must contain
     ; kernel: accept                    the kernel's verdict, where it differs on purpose
+    ; budget: 20000                     instructions to process before giving up (tests)
 
 Map loads name their map: ``r1 = map_fd(counts)``.
 """
@@ -22,7 +23,7 @@ from ..errors import BadInput
 from ..spec import MapSpec, ProgramSpec
 from ..uapi import MapType, ProgType
 
-_DIRECTIVE = re.compile(r"^\s*;\s*(type|map|verdict|error|kernel|license|strict)\s*:\s*(.*)$")
+_DIRECTIVE = re.compile(r"^\s*;\s*(type|map|verdict|error|kernel|license|strict|budget)\s*:\s*(.*)$")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Program:
     errors: list[str] = field(default_factory=list)
     kernel: str | None = None
     strict: bool = True
+    budget: int | None = None
 
 
 def load_text(text: str, filename: str, prog_type: str | None = None) -> Program:
@@ -52,6 +54,7 @@ def load_text(text: str, filename: str, prog_type: str | None = None) -> Program
     errors: list[str] = []
     lic = "GPL"
     strict = True
+    budget: int | None = None
     for n, line in enumerate(text.splitlines(), 1):
         m = _DIRECTIVE.match(line)
         if not m:
@@ -71,6 +74,8 @@ def load_text(text: str, filename: str, prog_type: str | None = None) -> Program
             errors.append(val)
         elif key == "license":
             lic = val
+        elif key == "budget":
+            budget = int(val, 0)
         elif key == "strict":
             strict = val.lower() not in ("no", "false", "0")
     if prog_type is not None:
@@ -78,7 +83,7 @@ def load_text(text: str, filename: str, prog_type: str | None = None) -> Program
     asm = assemble_program(text, filename)
     spec = ProgramSpec(Path(filename).stem, ptype or ProgType.SOCKET_FILTER, asm.insns,
                        license=lic, map_refs=asm.map_refs, source_map=asm.source_map)
-    return Program(spec, maps, verdict, errors, kernel, strict)
+    return Program(spec, maps, verdict, errors, kernel, strict, budget)
 
 
 def load_file(path: str | Path, prog_type: str | None = None) -> Program:

@@ -1,6 +1,7 @@
 ; bpf_loop_ok: accepted program
 ; type: xdp
 ; verdict: accept
+; kernel: reject
 r1 = 0
 *(u64 *)(r10 - 8) = r1
 r1 = 10

@@ -1,7 +1,8 @@
 ; jump_range_ok: accepted program
 ; type: xdp
 ; verdict: accept
-r0 = 0
-goto +1
+if r1 == 0 goto +2
 r0 = 1
+goto +1
+r0 = 0
 exit

@@ -2,7 +2,7 @@
 ; type: xdp
 ; verdict: reject
 ; error: too complex
-; slow: yes
+; budget: 20000
 call bpf_get_prandom_u32
 r1 = r0
 r0 = 0

@@ -1,7 +1,7 @@
 ; map_value_direct_ok: accepted program
 ; type: xdp
-; map: vals array 4 16 4
+; map: cfg array 4 16 1
 ; verdict: accept
-r1 = map_value(vals)+4
+r1 = map_value(cfg)+4
 r0 = *(u32 *)(r1 + 0)
 exit

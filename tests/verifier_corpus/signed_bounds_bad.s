@@ -2,7 +2,7 @@
 ; type: xdp
 ; map: vals array 4 16 4
 ; verdict: reject
-; error: may be negative
+; error: may be as low as
 r1 = 0
 *(u32 *)(r10 - 4) = r1
 r2 = r10

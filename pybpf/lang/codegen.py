@@ -1,0 +1,1157 @@
+"""Code generation: typed AST → eBPF instructions → ``CollectionSpec`` + runtime metadata.
+
+Model (kept simple so the verifier and the vm both follow it easily):
+- r6 holds the context, r9 a per-CPU scratch buffer (one PERCPU_ARRAY entry) where
+  strings, tuples, map keys/values and event records live at offsets fixed at
+  compile time; integers are computed in r0 and spilled to 8-byte stack slots.
+- Async actions (printf, exit, print, clear, zero, system, time, cat) are records
+  ``[u64 event id][payload]`` written to ONE ring buffer; ``CompiledScript`` says
+  how to decode each one.
+- One program per attach point, so the ``probe`` builtin is a constant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..asm.opcodes import Alu, Jmp
+from ..spec import CollectionSpec, MapSpec, ProgramSpec, SourceLoc
+from ..uapi import MapType
+from . import ast
+from . import types as T
+from .emitter import FP, R0, R1, R2, R3, R4, R6, R9, Emitter
+from .errors import Diagnostics, Loc
+from .probes import ProbeSpec
+from .semantic import MapInfo, ProbeInfo, Semantic
+
+EV_PRINTF, EV_EXIT, EV_PRINT_MAP, EV_PRINT_VALUE, EV_CLEAR, EV_ZERO = 1, 2, 3, 4, 5, 6
+EV_SYSTEM, EV_TIME, EV_CAT = 7, 8, 9
+MAX_ENTRIES = 4096
+RINGBUF = "ringbuf"
+SCRATCH = "scratch"
+GLOBALS = "globals"  # [u64 start time in ns], written by the runtime before BEGIN
+RINGBUF_SIZE = 1 << 20
+PERCPU_KINDS = {"count", "sum", "min", "max", "avg", "stats", "hist", "lhist"}
+# x86-64 struct pt_regs offsets of the argument registers and the return value
+PT_REGS_ARGS = (112, 104, 96, 88, 72, 64)
+PT_REGS_RET = 80
+PT_REGS_IP = 128
+STACK_LIMIT = 512
+
+
+@dataclass(slots=True)
+class MapMeta:
+    """What the runtime needs to read and print one script map."""
+
+    name: str  # "@x"
+    bpf_name: str
+    id: int
+    keys: list[T.Type]
+    value: T.Type
+    key_size: int
+    value_size: int
+    lhist: tuple[int, int, int] = (0, 0, 0)
+
+    @property
+    def kind(self) -> str:
+        return self.value.kind
+
+    @property
+    def percpu(self) -> bool:
+        return self.value.kind in PERCPU_KINDS
+
+
+@dataclass(slots=True)
+class FormatMeta:
+    """A printf/system/cat format and its argument types (record layout in order)."""
+
+    kind: str  # "printf", "system", "cat", "time"
+    fmt: str
+    args: list[T.Type]
+
+
+@dataclass(slots=True)
+class ProgramMeta:
+    name: str
+    probe: ProbeSpec
+    probe_id: int
+
+
+@dataclass(slots=True)
+class CompiledScript:
+    spec: CollectionSpec
+    maps: dict[str, MapMeta] = field(default_factory=dict)  # by script name ("@x")
+    formats: list[FormatMeta] = field(default_factory=list)
+    prints: list[T.Type] = field(default_factory=list)
+    probe_names: list[str] = field(default_factory=list)
+    programs: list[ProgramMeta] = field(default_factory=list)
+    needs_globals: bool = False
+
+    def map_by_id(self, i: int) -> MapMeta:
+        return next(m for m in self.maps.values() if m.id == i)
+
+    def programs_for(self, provider: str) -> list[ProgramMeta]:
+        return [p for p in self.programs if p.probe.provider == provider]
+
+
+class CodegenError(Exception):
+    def __init__(self, loc: Loc | None, msg: str) -> None:
+        super().__init__(msg)
+        self.loc = loc
+
+
+def _bpf_map_name(name: str, used: set[str]) -> str:
+    base = ("AT_" + name[1:])[:15]
+    out, n = base, 1
+    while out in used:
+        suffix = f"_{n}"
+        out = base[:15 - len(suffix)] + suffix
+        n += 1
+    used.add(out)
+    return out
+
+
+class Codegen:
+    def __init__(self, sem: Semantic, diags: Diagnostics) -> None:
+        self.sem = sem
+        self.diags = diags
+        self.script = CompiledScript(CollectionSpec())
+        self.scratch_max = 8
+        used: set[str] = set()
+        for i, (name, info) in enumerate(sorted(sem.maps.items())):
+            if info.value is None:
+                continue
+            keys = info.keys or []
+            ksize = sum(T.storage_size(k) for k in keys) or 8
+            if info.value.kind in ("hist", "lhist"):
+                ksize += 8
+            meta = MapMeta(name, _bpf_map_name(name, used), i, keys, info.value, ksize,
+                           T.storage_size(info.value), info.lhist)
+            self.script.maps[name] = meta
+
+    # -- driver ----------------------------------------------------------
+    def run(self) -> CompiledScript:
+        spec = self.script.spec
+        for info in self.sem.probes:
+            for ap_spec in info.specs:
+                self.program(info, ap_spec)
+        for meta in self.script.maps.values():
+            mtype = MapType.PERCPU_HASH if meta.percpu else MapType.HASH
+            spec.maps[meta.bpf_name] = MapSpec(meta.bpf_name, mtype, meta.key_size,
+                                               max(meta.value_size, 8), MAX_ENTRIES)
+        spec.maps[SCRATCH] = MapSpec(SCRATCH, MapType.PERCPU_ARRAY, 4,
+                                     (self.scratch_max + 7) & ~7, 1)
+        spec.maps[RINGBUF] = MapSpec(RINGBUF, MapType.RINGBUF, 0, 0, RINGBUF_SIZE)
+        if self.script.needs_globals:
+            spec.maps[GLOBALS] = MapSpec(GLOBALS, MapType.ARRAY, 4, 8, 1)
+        return self.script
+
+    def program(self, info: ProbeInfo, pspec: ProbeSpec) -> None:
+        idx = len(self.script.programs)
+        probe_id = len(self.script.probe_names)
+        self.script.probe_names.append(pspec.name)
+        short = {"tracepoint": "tp", "rawtracepoint": "rtp", "interval": "interval",
+                 "profile": "profile", "uretprobe": "uretprobe", "kretprobe": "kretprobe"}
+        name = f"{short.get(pspec.provider, pspec.provider)[:10]}_{idx}"
+        g = ProbeGen(self, info, pspec, probe_id)
+        insns = g.generate()
+        ps = ProgramSpec(name, pspec.prog_type, insns, "GPL", section=pspec.raw,
+                         attach_to=_attach_to(pspec), map_refs=g.e.map_refs,
+                         source_map=g.e.source_map)
+        self.script.spec.programs[name] = ps
+        self.script.programs.append(ProgramMeta(name, pspec, probe_id))
+        self.scratch_max = max(self.scratch_max, g.scratch)
+
+
+def _attach_to(p: ProbeSpec) -> str:
+    if p.provider == "tracepoint":
+        return f"{p.target}/{p.func}"
+    if p.provider in ("uprobe", "uretprobe", "usdt"):
+        where = p.func if p.address is None else hex(p.address)
+        return f"{p.target}:{where}" + (f"+{p.offset}" if p.offset else "")
+    if p.provider in ("kprobe", "kretprobe"):
+        return p.func + (f"+{p.offset}" if p.offset else "")
+    return p.name
+
+
+class ProbeGen:
+    """Generates one program: one attach point of one probe block."""
+
+    def __init__(self, cg: Codegen, info: ProbeInfo, pspec: ProbeSpec, probe_id: int) -> None:
+        self.cg = cg
+        self.info = info
+        self.pspec = pspec
+        self.probe_id = probe_id
+        self.e = Emitter()
+        self.scratch = 0
+        self.stack = 8  # fp-8 holds the scratch map key
+        self.vars: dict[str, tuple[str, int, T.Type]] = {}  # name -> ("stack"/"mem", off, type)
+        self.loops: list[tuple[int, int]] = []  # (continue label, break label)
+        self.exit_label = self.e.label()
+
+    # -- allocation ------------------------------------------------------
+    def salloc(self, size: int) -> int:
+        off = self.scratch
+        self.scratch += (max(size, 8) + 7) & ~7
+        return off
+
+    def push(self, reg: int = R0) -> int:
+        self.stack += 8
+        if self.stack > STACK_LIMIT:
+            raise CodegenError(None, "the program needs more than 512 bytes of stack")
+        self.e.stx(8, FP, -self.stack, reg)
+        return -self.stack
+
+    def pop(self, reg: int, slot: int) -> None:
+        self.e.ldx(8, reg, FP, slot)
+        if slot == -self.stack:
+            self.stack -= 8
+
+    def slot(self) -> int:
+        self.stack += 8
+        if self.stack > STACK_LIMIT:
+            raise CodegenError(None, "the program needs more than 512 bytes of stack")
+        return -self.stack
+
+    # -- program ---------------------------------------------------------
+    def generate(self) -> list[Any]:
+        e = self.e
+        e.mov(R6, R1)
+        e.st_imm(4, FP, -8, 0)
+        e.ld_map(R1, SCRATCH)
+        e.mov(R2, FP)
+        e.alu_imm(Alu.ADD, R2, -8)
+        e.call("map_lookup_elem")
+        e.jmp_imm(Jmp.JEQ, R0, 0, self.exit_label)
+        e.mov(R9, R0)
+        pr = self.info.probe
+        if pr.pred is not None:
+            self.int_expr(pr.pred)
+            e.jmp_imm(Jmp.JEQ, R0, 0, self.exit_label)
+        self.block(pr.body)
+        e.mark(self.exit_label)
+        e.mov_imm(R0, 0)
+        e.exit()
+        return e.resolve()
+
+    def note(self, node: ast.Node) -> None:
+        self.e.source_map[len(self.e.insns)] = SourceLoc(self.cg.diags.filename,
+                                                         node.loc.line, node.loc.col)
+
+    # -- statements ------------------------------------------------------
+    def block(self, stmts: list[ast.Stmt]) -> None:
+        for s in stmts:
+            self.note(s)
+            self.stmt(s)
+
+    def stmt(self, s: ast.Stmt) -> None:
+        e = self.e
+        if isinstance(s, ast.ExprStmt):
+            if s.expr.type is not None and s.expr.type.kind not in ("int", "pointer", "none",
+                                                                     "probe"):
+                self.mem_expr(s.expr, self.salloc(T.storage_size(s.expr.type)))
+            else:
+                self.int_expr(s.expr)
+        elif isinstance(s, ast.AssignMap):
+            self.assign_map(s)
+        elif isinstance(s, ast.AssignVar):
+            self.assign_var(s)
+        elif isinstance(s, ast.VarDecl):
+            vt = self.info.variables.get(s.var.name, T.INT64)
+            self.var_slot(s.var.name, vt, zero=True)
+        elif isinstance(s, ast.If):
+            else_l, end_l = e.label(), e.label()
+            self.int_expr(s.cond)
+            e.jmp_imm(Jmp.JEQ, R0, 0, else_l)
+            self.block(s.then)
+            e.ja(end_l)
+            e.mark(else_l)
+            self.block(s.orelse)
+            e.mark(end_l)
+        elif isinstance(s, ast.Unroll):
+            n = self.cg.sem._const(s.count) or 0
+            for _ in range(n):
+                self.block(s.body)
+        elif isinstance(s, ast.While):
+            top, end = e.label(), e.label()
+            e.mark(top)
+            self.int_expr(s.cond)
+            e.jmp_imm(Jmp.JEQ, R0, 0, end)
+            self.loops.append((top, end))
+            self.block(s.body)
+            self.loops.pop()
+            e.ja(top)
+            e.mark(end)
+        elif isinstance(s, ast.ForRange):
+            kind, off, _ = self.var_slot(s.var.name, T.INT64)
+            self.int_expr(s.start)
+            e.stx(8, FP, off, R0)
+            self.int_expr(s.end)
+            end_slot = self.slot()
+            e.stx(8, FP, end_slot, R0)
+            top, cont, end = e.label(), e.label(), e.label()
+            e.mark(top)
+            e.ldx(8, R0, FP, off)
+            e.ldx(8, R1, FP, end_slot)
+            e.jmp_reg(Jmp.JSGE, R0, R1, end)
+            self.loops.append((cont, end))
+            self.block(s.body)
+            self.loops.pop()
+            e.mark(cont)
+            e.ldx(8, R0, FP, off)
+            e.alu_imm(Alu.ADD, R0, 1)
+            e.stx(8, FP, off, R0)
+            e.ja(top)
+            e.mark(end)
+        elif isinstance(s, ast.ForMap):
+            raise CodegenError(s.loc, "for loops over maps are not supported by pybpf yet")
+        elif isinstance(s, ast.Jump):
+            if s.kind == "return":
+                e.ja(self.exit_label)
+            elif self.loops:
+                cont, brk = self.loops[-1]
+                e.ja(brk if s.kind == "break" else cont)
+
+    def var_slot(self, name: str, vt: T.Type, zero: bool = False) -> tuple[str, int, T.Type]:
+        cur = self.vars.get(name)
+        if cur is not None:
+            return cur
+        final = self.info.variables.get(name, vt)
+        if final.kind in ("int", "pointer", "probe", "ksym", "usym"):
+            slot = self.slot()
+            if zero:
+                self.e.st_imm(8, FP, slot, 0)
+            v = ("stack", slot, final)
+        else:
+            off = self.salloc(T.storage_size(final))
+            if zero:
+                self.zero(off, T.storage_size(final))
+            v = ("mem", off, final)
+        self.vars[name] = v
+        return v
+
+    def assign_var(self, s: ast.AssignVar) -> None:
+        kind, off, vt = self.var_slot(s.var.name, s.expr.type or T.INT64)
+        if kind == "stack":
+            if s.op is not None:
+                self.int_expr(s.expr)
+                self.e.mov(R1, R0)
+                self.e.ldx(8, R0, FP, off)
+                self.binop_regs(s.op, vt.signed)
+            else:
+                self.int_expr(s.expr)
+                if s.decl_type is not None:
+                    self.truncate(vt)
+            self.e.stx(8, FP, off, R0)
+        else:
+            self.value_into(s.expr, off, vt)
+
+    # -- maps --------------------------------------------------------------
+    def meta(self, m: ast.Map) -> Any:
+        meta = self.cg.script.maps.get(m.name)
+        if meta is None:
+            raise CodegenError(m.loc, f"Undefined map: {m.name}")
+        return meta
+
+    def build_key(self, meta: MapMeta, keys: list[ast.Expr], extra: bool = False) -> int:
+        """Write the key into scratch; returns its offset."""
+        off = self.salloc(meta.key_size)
+        if not keys:
+            self.e.st_imm(8, R9, off, 0)
+            return off
+        pos = off
+        for k, kt in zip(keys, meta.keys, strict=False):
+            self.value_into(k, pos, kt)
+            pos += T.storage_size(kt)
+        return off
+
+    def lookup(self, meta: MapMeta, key_off: int) -> None:
+        e = self.e
+        e.ld_map(R1, meta.bpf_name)
+        e.add_ptr(R2, R9, key_off)
+        e.call("map_lookup_elem")
+
+    def update(self, meta: MapMeta, key_off: int, val_off: int, flags: int = 0) -> None:
+        e = self.e
+        e.ld_map(R1, meta.bpf_name)
+        e.add_ptr(R2, R9, key_off)
+        e.add_ptr(R3, R9, val_off)
+        e.mov_imm(R4, flags)
+        e.call("map_update_elem")
+
+    def assign_map(self, s: ast.AssignMap) -> None:
+        meta = self.meta(s.map)
+        v = s.expr
+        if isinstance(v, ast.Call) and v.name in T.AGGREGATES:
+            self.aggregate(meta, s.map, v)
+            return
+        if s.op is not None:
+            self.int_expr(v)
+            val = self.push()
+            key = self.build_key(meta, s.map.keys)
+            self.read_int(meta, key)
+            self.e.ldx(8, R1, FP, val)
+            self.stack -= 8
+            self.binop_regs(s.op, True)
+            voff = self.salloc(8)
+            self.e.stx(8, R9, voff, R0)
+            self.update(meta, key, voff)
+            return
+        voff = self.salloc(meta.value_size)
+        self.value_into(v, voff, meta.value)
+        key = self.build_key(meta, s.map.keys)
+        self.update(meta, key, voff)
+
+    def read_int(self, meta: MapMeta, key: int) -> None:
+        """r0 = the map's integer value at key (0 when missing)."""
+        e = self.e
+        self.lookup(meta, key)
+        done = e.label()
+        e.jmp_imm(Jmp.JEQ, R0, 0, done)
+        e.ldx(8, R0, R0, 0)
+        e.mark(done)
+
+    def aggregate(self, meta: MapMeta, m: ast.Map, call: ast.Call) -> None:
+        e = self.e
+        kind = call.name
+        val_slot = None
+        if call.args:
+            self.int_expr(call.args[0])
+            val_slot = self.push()
+        key = self.build_key(meta, m.keys)
+        if kind in ("hist", "lhist"):
+            assert val_slot is not None
+            e.ldx(8, R1, FP, val_slot)
+            if kind == "hist":
+                self.log2_bucket()
+            else:
+                self.linear_bucket(*meta.lhist)
+            e.stx(8, R9, key + meta.key_size - 8, R0)
+        have, done = e.label(), e.label()
+        self.lookup(meta, key)
+        e.jmp_imm(Jmp.JNE, R0, 0, have)
+        init = self.salloc(meta.value_size)
+        self.zero(init, meta.value_size)
+        self.update(meta, key, init, 1)  # BPF_NOEXIST
+        self.lookup(meta, key)
+        e.jmp_imm(Jmp.JEQ, R0, 0, done)
+        e.mark(have)
+        if val_slot is not None:
+            e.ldx(8, R1, FP, val_slot)
+        if kind in ("count", "hist", "lhist"):
+            e.ldx(8, R2, R0, 0)
+            e.alu_imm(Alu.ADD, R2, 1)
+            e.stx(8, R0, 0, R2)
+        elif kind == "sum":
+            e.ldx(8, R2, R0, 0)
+            e.alu(Alu.ADD, R2, R1)
+            e.stx(8, R0, 0, R2)
+        elif kind in ("avg", "stats"):
+            e.ldx(8, R2, R0, 0)
+            e.alu(Alu.ADD, R2, R1)
+            e.stx(8, R0, 0, R2)
+            e.ldx(8, R2, R0, 8)
+            e.alu_imm(Alu.ADD, R2, 1)
+            e.stx(8, R0, 8, R2)
+        elif kind in ("min", "max"):
+            store = e.label()
+            e.ldx(8, R2, R0, 8)
+            e.jmp_imm(Jmp.JEQ, R2, 0, store)
+            e.ldx(8, R2, R0, 0)
+            e.jmp_reg(Jmp.JSGE if kind == "min" else Jmp.JSLE, R1, R2, done)
+            e.mark(store)
+            e.stx(8, R0, 0, R1)
+            e.st_imm(8, R0, 8, 1)
+        e.mark(done)
+        if val_slot is not None:
+            self.stack -= 8
+
+    def log2_bucket(self) -> None:
+        """r0 = hist bucket of the signed value in r1: 0 below zero, 1 for 0, log2+2 above."""
+        e = self.e
+        neg, zero_l, done = e.label(), e.label(), e.label()
+        e.jmp_imm(Jmp.JSLT, R1, 0, neg)
+        e.jmp_imm(Jmp.JEQ, R1, 0, zero_l)
+        e.mov_imm(R0, 2)
+        for shift in (16, 8, 4, 2, 1):  # bpftrace caps at the [2G, 4G) bucket
+            skip = e.label()
+            e.mov(R2, R1)
+            e.alu_imm(Alu.RSH, R2, shift)
+            e.jmp_imm(Jmp.JEQ, R2, 0, skip)
+            e.mov(R1, R2)
+            e.alu_imm(Alu.ADD, R0, shift)
+            e.mark(skip)
+        e.ja(done)
+        e.mark(neg)
+        e.mov_imm(R0, 0)
+        e.ja(done)
+        e.mark(zero_l)
+        e.mov_imm(R0, 1)
+        e.mark(done)
+
+    def linear_bucket(self, lo: int, hi: int, step: int) -> None:
+        """r0 = lhist bucket of the signed value in r1."""
+        e = self.e
+        below, above, done = e.label(), e.label(), e.label()
+        e.mov_imm(R2, lo)
+        e.jmp_reg(Jmp.JSLT, R1, R2, below)
+        e.mov_imm(R2, hi)
+        e.jmp_reg(Jmp.JSGE, R1, R2, above)
+        e.mov(R0, R1)
+        e.alu_imm(Alu.SUB, R0, lo)
+        e.alu_imm(Alu.DIV, R0, step)
+        e.alu_imm(Alu.ADD, R0, 1)
+        e.ja(done)
+        e.mark(below)
+        e.mov_imm(R0, 0)
+        e.ja(done)
+        e.mark(above)
+        e.mov_imm(R0, (hi - lo) // step + 1)
+        e.mark(done)
+
+    # -- values ------------------------------------------------------------
+    def zero(self, off: int, size: int) -> None:
+        for i in range(0, (size + 7) & ~7, 8):
+            self.e.st_imm(8, R9, off + i, 0)
+
+    def copy(self, dst: int, src_reg: int, size: int, src_off: int = 0) -> None:
+        """scratch[dst:dst+size] = *(src_reg + src_off) (8-byte chunks; size rounded up)."""
+        for i in range(0, (size + 7) & ~7, 8):
+            self.e.ldx(8, R3, src_reg, src_off + i)
+            self.e.stx(8, R9, dst + i, R3)
+
+    def value_into(self, x: ast.Expr, dst: int, slot_type: T.Type) -> None:
+        """Write ``x`` at scratch ``dst`` laid out as ``slot_type`` (ints are 8 bytes)."""
+        xt = x.type or T.INT64
+        if xt.kind in ("int", "pointer", "probe", "ksym", "usym", "none") or slot_type.kind == "int":
+            self.int_expr(x)
+            self.e.stx(8, R9, dst, R0)
+            return
+        size = T.storage_size(slot_type)
+        if T.storage_size(xt) < size or xt.kind == "tuple":
+            self.zero(dst, size)
+        if xt.kind == "tuple" and isinstance(x, ast.Tuple) and slot_type.kind == "tuple":
+            pos = dst
+            for el, et in zip(x.elems, slot_type.elems, strict=True):
+                self.value_into(el, pos, et)
+                pos += T.storage_size(et)
+            return
+        if xt.kind == "tuple" and slot_type.kind == "tuple" and xt != slot_type:
+            tmp = self.salloc(T.storage_size(xt))
+            self.mem_expr(x, tmp)
+            src, pos = tmp, dst
+            for st, dt in zip(xt.elems, slot_type.elems, strict=True):
+                n = min(T.storage_size(st), T.storage_size(dt))
+                self.e.mov(R1, R9)
+                self.copy(pos, R1, n, src)
+                src += T.storage_size(st)
+                pos += T.storage_size(dt)
+            return
+        self.mem_expr(x, dst, limit=size)
+
+    def mem_expr(self, x: ast.Expr, dst: int, limit: int | None = None) -> None:
+        """Write a string/tuple/record value at scratch ``dst``."""
+        e = self.e
+        xt = x.type or T.INT64
+        size = T.storage_size(xt) if limit is None else min(limit, T.storage_size(xt))
+        if isinstance(x, ast.String) or (isinstance(x, ast.PositionalParameter) and x.n):
+            text = x.value if isinstance(x, ast.String) else self.param(x.n)
+            raw = text.encode()[:size - 1] if size else b""
+            raw = raw + bytes(((len(raw) + 8) & ~7) - len(raw))
+            for i in range(0, min(len(raw), (size + 7) & ~7), 8):
+                word = int.from_bytes(raw[i:i + 8], "little")
+                lo, hi = word & 0xFFFFFFFF, word >> 32
+                e.st_imm(4, R9, dst + i, _s32(lo))
+                e.st_imm(4, R9, dst + i + 4, _s32(hi))
+            return
+        if isinstance(x, ast.Builtin) and x.name == "comm":
+            e.add_ptr(R1, R9, dst)
+            e.mov_imm(R2, min(16, size))
+            e.call("get_current_comm")
+            return
+        if isinstance(x, ast.Builtin) and x.name == "username":
+            self.zero(dst, size)
+            return
+        if isinstance(x, ast.Variable):
+            kind, off, vt = self.vars[x.name]
+            e.mov(R1, R9)
+            self.copy(dst, R1, min(size, T.storage_size(vt)), off)
+            return
+        if isinstance(x, ast.Map):
+            meta = self.meta(x)
+            key = self.build_key(meta, x.keys)
+            self.lookup(meta, key)
+            miss, done = e.label(), e.label()
+            e.jmp_imm(Jmp.JEQ, R0, 0, miss)
+            e.mov(R1, R0)
+            self.copy(dst, R1, min(size, meta.value_size))
+            e.ja(done)
+            e.mark(miss)
+            self.zero(dst, size)
+            e.mark(done)
+            return
+        if isinstance(x, ast.Tuple):
+            pos = dst
+            for el in x.elems:
+                et = el.type or T.INT64
+                et = T.INT64 if et.kind == "int" else et
+                self.value_into(el, pos, et)
+                pos += T.storage_size(et)
+            return
+        if isinstance(x, ast.TupleAccess):
+            tt = x.expr.type
+            assert tt is not None
+            tmp = self.salloc(T.storage_size(tt))
+            self.mem_expr(x.expr, tmp)
+            off = tmp + sum(T.storage_size(t) for t in tt.elems[:x.index])
+            e.mov(R1, R9)
+            self.copy(dst, R1, size, off)
+            return
+        if isinstance(x, ast.Ternary):
+            other, done = e.label(), e.label()
+            self.int_expr(x.cond)
+            e.jmp_imm(Jmp.JEQ, R0, 0, other)
+            self.zero(dst, size)
+            self.mem_expr(x.left, dst, limit=size)
+            e.ja(done)
+            e.mark(other)
+            self.zero(dst, size)
+            self.mem_expr(x.right, dst, limit=size)
+            e.mark(done)
+            return
+        if isinstance(x, ast.Call) and x.name == "str":
+            a = x.args[0]
+            if a.type is not None and a.type.kind == "string":
+                self.mem_expr(a, dst, limit=size)
+                return
+            n = size
+            if len(x.args) == 2:
+                self.int_expr(x.args[1])
+                e.alu_imm(Alu.ADD, R0, 1)
+                lim = self.push()
+            self.int_expr(a)
+            e.mov(R3, R0)
+            e.add_ptr(R1, R9, dst)
+            e.mov_imm(R2, n)
+            if len(x.args) == 2:
+                clamp = e.label()
+                e.ldx(8, R4, FP, lim)
+                e.jmp_reg(Jmp.JGE, R4, R2, clamp)
+                e.mov(R2, R4)
+                e.mark(clamp)
+                self.stack -= 8
+            e.call("probe_read_str")
+            return
+        if isinstance(x, ast.FieldAccess) and self.is_args(x.expr):
+            f = self.tp_field(x)
+            if f is not None and f.is_string:
+                if f.data_loc:
+                    e.ldx(4, R3, R6, f.offset)
+                    e.alu_imm(Alu.AND, R3, 0xFFFF)
+                    e.alu(Alu.ADD, R3, R6)
+                    e.add_ptr(R1, R9, dst)
+                    e.mov_imm(R2, size)
+                    e.call("probe_read_kernel_str")
+                else:
+                    e.add_ptr(R1, R9, dst)
+                    e.mov_imm(R2, min(size, f.size))
+                    e.add_ptr(R3, R6, f.offset)
+                    e.call("probe_read_kernel")
+                return
+        if isinstance(x, ast.Call) and x.name in ("ksym", "usym"):
+            self.int_expr(x.args[0])
+            e.stx(8, R9, dst, R0)
+            return
+        raise CodegenError(x.loc, f"pybpf cannot generate code for this expression of "
+                                  f"type '{xt}' yet")
+
+    def is_args(self, x: ast.Expr) -> bool:
+        return isinstance(x, ast.Builtin) and x.name == "args"
+
+    def tp_field(self, x: ast.FieldAccess) -> Any:
+        fmt = self.info.tracepoint
+        if fmt is None:
+            return None
+        for f in fmt.fields:
+            if f.name == x.field:
+                return f
+        return None
+
+    def param(self, n: int) -> str:
+        ps = self.cg.sem.params
+        return ps[n - 1] if 0 < n <= len(ps) else ""
+
+    # -- integer expressions -------------------------------------------------
+    def int_expr(self, x: ast.Expr) -> None:
+        """r0 = the value of ``x``."""
+        e = self.e
+        if isinstance(x, ast.Integer):
+            e.mov_imm(R0, x.value)
+        elif isinstance(x, ast.PositionalParameter):
+            if x.n == 0:
+                e.mov_imm(R0, len(self.cg.sem.params))
+            else:
+                try:
+                    e.mov_imm(R0, int(self.param(x.n), 0))
+                except ValueError:
+                    e.mov_imm(R0, 0)
+        elif isinstance(x, ast.Builtin):
+            self.builtin(x)
+        elif isinstance(x, ast.Variable):
+            v = self.vars.get(x.name)
+            if v is None:
+                v = self.var_slot(x.name, x.type or T.INT64, zero=True)
+            kind, off, _ = v
+            if kind == "stack":
+                e.ldx(8, R0, FP, off)
+            else:
+                e.ldx(8, R0, R9, off)
+        elif isinstance(x, ast.Map):
+            meta = self.meta(x)
+            key = self.build_key(meta, x.keys)
+            self.read_int(meta, key)
+            if meta.kind in ("avg",):
+                pass
+        elif isinstance(x, ast.Binop):
+            self.binop(x)
+        elif isinstance(x, ast.Unop):
+            self.unop(x)
+        elif isinstance(x, ast.Ternary):
+            other, done = e.label(), e.label()
+            self.int_expr(x.cond)
+            e.jmp_imm(Jmp.JEQ, R0, 0, other)
+            self.int_expr(x.left)
+            e.ja(done)
+            e.mark(other)
+            self.int_expr(x.right)
+            e.mark(done)
+        elif isinstance(x, ast.Cast):
+            self.int_expr(x.expr)
+            if x.type is not None and x.type.kind == "int":
+                self.truncate(x.type)
+        elif isinstance(x, ast.TupleAccess):
+            tt = x.expr.type
+            assert tt is not None
+            tmp = self.salloc(T.storage_size(tt))
+            self.mem_expr(x.expr, tmp)
+            e.ldx(8, R0, R9, tmp + sum(T.storage_size(t) for t in tt.elems[:x.index]))
+        elif isinstance(x, ast.FieldAccess) and self.is_args(x.expr):
+            f = self.tp_field(x)
+            if f is None:
+                raise CodegenError(x.loc, f"Can't find a field {x.field}")
+            size = f.size if f.size in (1, 2, 4, 8) else 8
+            e.ldx(size, R0, R6, f.offset)
+            if f.signed and size < 8:
+                e.alu_imm(Alu.LSH, R0, 64 - 8 * size)
+                e.alu_imm(Alu.ARSH, R0, 64 - 8 * size)
+        elif isinstance(x, ast.Sizeof):
+            of = x.of
+            if isinstance(of, ast.TypeSpec):
+                t = self.cg.sem.typespec(of)
+                e.mov_imm(R0, t.size if t.kind == "int" else 8)
+            else:
+                e.mov_imm(R0, T.storage_size(of.type or T.INT64)
+                          if (of.type and of.type.kind != "int") else (of.type.size if of.type
+                                                                      else 8))
+        elif isinstance(x, ast.Call):
+            self.call(x)
+        else:
+            raise CodegenError(x.loc, "pybpf cannot generate code for this expression yet")
+
+    def truncate(self, t: T.Type) -> None:
+        if t.size >= 8:
+            return
+        bits = 64 - 8 * t.size
+        self.e.alu_imm(Alu.LSH, R0, bits)
+        self.e.alu_imm(Alu.ARSH if t.signed else Alu.RSH, R0, bits)
+
+    def builtin(self, x: ast.Builtin) -> None:
+        e = self.e
+        n = x.name
+        if n in ("pid", "tid"):
+            e.call("get_current_pid_tgid")
+            if n == "pid":
+                e.alu_imm(Alu.RSH, R0, 32)
+            else:
+                e.mov32(R0, R0)
+        elif n in ("uid", "gid"):
+            e.call("get_current_uid_gid")
+            if n == "gid":
+                e.alu_imm(Alu.RSH, R0, 32)
+            else:
+                e.mov32(R0, R0)
+        elif n == "nsecs":
+            e.call("ktime_get_ns")
+        elif n == "elapsed":
+            self.cg.script.needs_globals = True
+            e.call("ktime_get_ns")
+            slot = self.push()
+            e.st_imm(4, FP, -8, 0)
+            e.ld_map(R1, GLOBALS)
+            e.mov(R2, FP)
+            e.alu_imm(Alu.ADD, R2, -8)
+            e.call("map_lookup_elem")
+            miss = e.label()
+            e.mov_imm(R1, 0)
+            e.jmp_imm(Jmp.JEQ, R0, 0, miss)
+            e.ldx(8, R1, R0, 0)
+            e.mark(miss)
+            self.pop(R0, slot)
+            e.alu(Alu.SUB, R0, R1)
+        elif n == "cpu":
+            e.call("get_smp_processor_id")
+        elif n == "rand":
+            e.call("get_prandom_u32")
+        elif n == "cgroup":
+            e.call("get_current_cgroup_id")
+        elif n == "numaid":
+            e.call("get_numa_node_id")
+        elif n == "jiffies":
+            e.call("jiffies64")
+        elif n == "curtask":
+            e.call("get_current_task")
+        elif n == "ctx":
+            e.mov(R0, R6)
+        elif n == "probe":
+            e.mov_imm(R0, self.probe_id)
+        elif n.startswith(("arg", "sarg")) and n[-1].isdigit():
+            i = int(n[-1])
+            if n.startswith("sarg"):
+                e.ldx(8, R0, R6, 152 + 8 * i)  # sp-relative stack args: regs->sp then read
+                e.mov(R3, R0)
+                raise CodegenError(x.loc, "sarg builtins are not supported by pybpf yet")
+            if i >= len(PT_REGS_ARGS):
+                raise CodegenError(x.loc, f"{n} is not available on x86-64 (6 register args)")
+            e.ldx(8, R0, R6, PT_REGS_ARGS[i])
+        elif n == "retval":
+            e.ldx(8, R0, R6, PT_REGS_RET)
+        elif n == "func":
+            e.ldx(8, R0, R6, PT_REGS_IP)
+        elif n == "ncpus":
+            e.mov_imm(R0, _ncpus())
+        else:
+            raise CodegenError(x.loc, f"the {n} builtin is not supported by pybpf yet")
+
+    def binop(self, x: ast.Binop) -> None:
+        e = self.e
+        lt, rt = x.left.type or T.INT64, x.right.type or T.INT64
+        if lt.kind == "string" and rt.kind == "string":
+            self.string_compare(x)
+            return
+        if x.op in ("&&", "||"):
+            false_l, true_l, done = e.label(), e.label(), e.label()
+            self.int_expr(x.left)
+            if x.op == "&&":
+                e.jmp_imm(Jmp.JEQ, R0, 0, false_l)
+            else:
+                e.jmp_imm(Jmp.JNE, R0, 0, true_l)
+            self.int_expr(x.right)
+            e.jmp_imm(Jmp.JEQ, R0, 0, false_l)
+            e.mark(true_l)
+            e.mov_imm(R0, 1)
+            e.ja(done)
+            e.mark(false_l)
+            e.mov_imm(R0, 0)
+            e.mark(done)
+            return
+        self.int_expr(x.left)
+        slot = self.push()
+        self.int_expr(x.right)
+        e.mov(R1, R0)
+        self.pop(R0, slot)
+        self.binop_regs(x.op, lt.signed or rt.signed)
+
+    def binop_regs(self, op: str, signed: bool) -> None:
+        """r0 = r0 <op> r1."""
+        e = self.e
+        alu = {"+": Alu.ADD, "-": Alu.SUB, "*": Alu.MUL, "&": Alu.AND, "|": Alu.OR,
+               "^": Alu.XOR, "<<": Alu.LSH}
+        if op in alu:
+            e.alu(alu[op], R0, R1)
+            return
+        if op == ">>":
+            e.alu(Alu.ARSH if signed else Alu.RSH, R0, R1)
+            return
+        if op in ("/", "%"):
+            ok = e.label()
+            done = e.label()
+            e.jmp_imm(Jmp.JNE, R1, 0, ok)
+            e.mov_imm(R0, 0)
+            e.ja(done)
+            e.mark(ok)
+            e.alu(Alu.DIV if op == "/" else Alu.MOD, R0, R1)
+            e.mark(done)
+            return
+        cmp = {"==": Jmp.JEQ, "!=": Jmp.JNE,
+               "<": Jmp.JSLT if signed else Jmp.JLT, ">": Jmp.JSGT if signed else Jmp.JGT,
+               "<=": Jmp.JSLE if signed else Jmp.JLE, ">=": Jmp.JSGE if signed else Jmp.JGE}
+        true_l = e.label()
+        e.mov(R2, R0)
+        e.mov_imm(R0, 1)
+        e.jmp_reg(cmp[op], R2, R1, true_l)
+        e.mov_imm(R0, 0)
+        e.mark(true_l)
+
+    def string_compare(self, x: ast.Binop) -> None:
+        e = self.e
+        lt, rt = x.left.type, x.right.type
+        assert lt is not None and rt is not None
+        a = self.salloc(T.storage_size(lt))
+        b = self.salloc(T.storage_size(rt))
+        self.mem_expr(x.left, a)
+        self.mem_expr(x.right, b)
+        n = min(lt.size, rt.size)
+        differ, same, done = e.label(), e.label(), e.label()
+        for i in range(n):
+            e.ldx(1, R1, R9, a + i)
+            e.ldx(1, R2, R9, b + i)
+            e.jmp_reg(Jmp.JNE, R1, R2, differ)
+            e.jmp_imm(Jmp.JEQ, R1, 0, same)
+        if lt.size != rt.size:
+            # the longer string must end where the shorter one does
+            longer = a if lt.size > rt.size else b
+            e.ldx(1, R1, R9, longer + n)
+            e.jmp_imm(Jmp.JNE, R1, 0, differ)
+        e.mark(same)
+        e.mov_imm(R0, 1 if x.op == "==" else 0)
+        e.ja(done)
+        e.mark(differ)
+        e.mov_imm(R0, 0 if x.op == "==" else 1)
+        e.mark(done)
+
+    def unop(self, x: ast.Unop) -> None:
+        e = self.e
+        if x.op in ("++", "--"):
+            delta = 1 if x.op == "++" else -1
+            target = x.expr
+            if isinstance(target, ast.Variable):
+                kind, off, _ = self.var_slot(target.name, T.INT64)
+                e.ldx(8, R0, FP, off)
+                e.mov(R1, R0)
+                e.alu_imm(Alu.ADD, R1, delta)
+                e.stx(8, FP, off, R1)
+                if not x.postfix:
+                    e.mov(R0, R1)
+                return
+            if isinstance(target, ast.Map):
+                meta = self.meta(target)
+                key = self.build_key(meta, target.keys)
+                self.read_int(meta, key)
+                slot = self.push()
+                e.alu_imm(Alu.ADD, R0, delta)
+                val = self.salloc(8)
+                e.stx(8, R9, val, R0)
+                self.update(meta, key, val)
+                self.pop(R0, slot)
+                if not x.postfix:
+                    e.alu_imm(Alu.ADD, R0, delta)
+                return
+            raise CodegenError(x.loc, f"The {x.op} operator must be applied to a map or "
+                                      "variable")
+        self.int_expr(x.expr)
+        if x.op == "-":
+            e.neg(R0)
+        elif x.op == "~":
+            e.alu_imm(Alu.XOR, R0, -1)
+        elif x.op == "!":
+            t = e.label()
+            e.mov(R1, R0)
+            e.mov_imm(R0, 1)
+            e.jmp_imm(Jmp.JEQ, R1, 0, t)
+            e.mov_imm(R0, 0)
+            e.mark(t)
+        elif x.op == "*":
+            slot = self.slot()
+            e.mov(R3, R0)
+            e.mov(R1, FP)
+            e.alu_imm(Alu.ADD, R1, slot)
+            e.mov_imm(R2, 8)
+            e.call("probe_read_kernel")
+            e.ldx(8, R0, FP, slot)
+        else:
+            raise CodegenError(x.loc, f"the unary operator '{x.op}' is not supported by "
+                                      "pybpf yet")
+
+    # -- calls -------------------------------------------------------------
+    def emit_record(self, off: int, size: int) -> None:
+        e = self.e
+        e.ld_map(R1, RINGBUF)
+        e.add_ptr(R2, R9, off)
+        e.mov_imm(R3, size)
+        e.mov_imm(R4, 0)
+        e.call("ringbuf_output")
+
+    def call(self, x: ast.Call) -> None:
+        e = self.e
+        n = x.name
+        script = self.cg.script
+        if n in ("printf", "system", "cat", "debugf"):
+            kind = {"debugf": "printf"}.get(n, n)
+            fmt = x.args[0]
+            assert isinstance(fmt, ast.String)
+            types = [T.INT64 if (a.type is None or a.type.kind == "int") else a.type
+                     for a in x.args[1:]]
+            fid = len(script.formats)
+            script.formats.append(FormatMeta(kind, fmt.value, types))
+            ev = {"printf": EV_PRINTF, "system": EV_SYSTEM, "cat": EV_CAT}[kind]
+            size = 16 + sum(T.storage_size(t) for t in types)
+            rec = self.salloc(size)
+            pos = rec + 16
+            for a, t in zip(x.args[1:], types, strict=True):
+                self.value_into(a, pos, t)
+                pos += T.storage_size(t)
+            e.st_imm(8, R9, rec, ev)
+            e.st_imm(8, R9, rec + 8, fid)
+            self.emit_record(rec, size)
+            e.mov_imm(R0, 0)
+        elif n == "time":
+            fmt = x.args[0].value if x.args and isinstance(x.args[0], ast.String) else "%H:%M:%S\n"
+            fid = len(script.formats)
+            script.formats.append(FormatMeta("time", fmt, []))
+            rec = self.salloc(16)
+            e.st_imm(8, R9, rec, EV_TIME)
+            e.st_imm(8, R9, rec + 8, fid)
+            self.emit_record(rec, 16)
+        elif n == "exit":
+            rec = self.salloc(8)
+            e.st_imm(8, R9, rec, EV_EXIT)
+            self.emit_record(rec, 8)
+            e.ja(self.exit_label)
+        elif n == "print":
+            a = x.args[0]
+            if isinstance(a, ast.Map) and not a.keys:
+                meta = self.meta(a)
+                rec = self.salloc(32)
+                e.st_imm(8, R9, rec, EV_PRINT_MAP)
+                e.st_imm(8, R9, rec + 8, meta.id)
+                for i, extra in enumerate(x.args[1:3]):
+                    self.int_expr(extra)
+                    e.stx(8, R9, rec + 16 + 8 * i, R0)
+                for i in range(len(x.args) - 1, 2):
+                    e.st_imm(8, R9, rec + 16 + 8 * i, 0 if i == 0 else 1)
+                self.emit_record(rec, 32)
+            else:
+                t = a.type or T.INT64
+                t = T.INT64 if t.kind == "int" else t
+                pid = len(script.prints)
+                script.prints.append(t)
+                size = 16 + T.storage_size(t)
+                rec = self.salloc(size)
+                self.value_into(a, rec + 16, t)
+                e.st_imm(8, R9, rec, EV_PRINT_VALUE)
+                e.st_imm(8, R9, rec + 8, pid)
+                self.emit_record(rec, size)
+        elif n in ("clear", "zero"):
+            a = x.args[0]
+            assert isinstance(a, ast.Map)
+            meta = self.meta(a)
+            rec = self.salloc(16)
+            e.st_imm(8, R9, rec, EV_CLEAR if n == "clear" else EV_ZERO)
+            e.st_imm(8, R9, rec + 8, meta.id)
+            self.emit_record(rec, 16)
+        elif n in ("delete", "has_key"):
+            a = x.args[0]
+            assert isinstance(a, ast.Map)
+            meta = self.meta(a)
+            keys = a.keys if len(x.args) == 1 else [x.args[1]]
+            if len(x.args) == 2 and isinstance(x.args[1], ast.Tuple) and len(meta.keys) > 1:
+                keys = list(x.args[1].elems)
+            key = self.build_key(meta, keys)
+            e.ld_map(R1, meta.bpf_name)
+            e.add_ptr(R2, R9, key)
+            if n == "delete":
+                e.call("map_delete_elem")
+            else:
+                e.call("map_lookup_elem")
+                yes = e.label()
+                e.mov(R1, R0)
+                e.mov_imm(R0, 1)
+                e.jmp_imm(Jmp.JNE, R1, 0, yes)
+                e.mov_imm(R0, 0)
+                e.mark(yes)
+        elif n in ("kaddr", "uaddr", "cgroupid"):
+            raise CodegenError(x.loc, f"{n}() needs symbol resolution, not supported by "
+                                      "pybpf's code generator yet")
+        elif n in ("ksym", "usym"):
+            self.int_expr(x.args[0])
+        elif n == "bswap":
+            self.int_expr(x.args[0])
+            from ..asm.insn import Insn
+            from ..asm.opcodes import END_TO_BE, Class
+
+            size = (x.args[0].type.size if x.args[0].type else 8) * 8
+            e.emit(Insn(Class.ALU | Alu.END | END_TO_BE, R0, 0, 0, size))
+        elif n == "strncmp":
+            a, b = x.args[0], x.args[1]
+            cnt = self.cg.sem._const(x.args[2]) or 0
+            at, bt = a.type or T.string(8), b.type or T.string(8)
+            ao, bo = self.salloc(T.storage_size(at)), self.salloc(T.storage_size(bt))
+            self.mem_expr(a, ao)
+            self.mem_expr(b, bo)
+            differ, done = e.label(), e.label()
+            for i in range(min(cnt, at.size, bt.size)):
+                e.ldx(1, R1, R9, ao + i)
+                e.ldx(1, R2, R9, bo + i)
+                e.jmp_reg(Jmp.JNE, R1, R2, differ)
+                e.jmp_imm(Jmp.JEQ, R1, 0, done)
+            e.mov_imm(R0, 0)
+            e.ja(done)
+            e.mark(differ)
+            e.mov_imm(R0, 1)
+            e.mark(done)
+            fix = e.label()
+            e.jmp_imm(Jmp.JEQ, R0, 1, fix)
+            e.mov_imm(R0, 0)
+            e.mark(fix)
+        elif n == "signal":
+            self.int_expr(x.args[0])
+            e.mov(R1, R0)
+            e.call("send_signal")
+        elif n == "override":
+            self.int_expr(x.args[0])
+            e.mov(R2, R0)
+            e.mov(R1, R6)
+            e.call("override_return")
+        else:
+            raise CodegenError(x.loc, f"{n}() is not supported by pybpf's code generator yet")
+
+
+def _s32(v: int) -> int:
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def _ncpus() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def compile_script(source: str, filename: str = "stdin", *, unsafe: bool = False,
+                   params: list[str] | None = None,
+                   tracepoint_format: Callable[[str], Any] | None | str = "tracefs",
+                   ) -> CompiledScript:
+    """Parse, check and generate code for ``source``; raises ``CompileError``.
+
+    ``tracepoint_format(name)`` gives the format of tracepoint ``cat:name`` (an object
+    with ``fields`` like ``pybpf.kernel.tracefs.Format``); by default tracefs is read.
+    """
+    from .parser import parse
+
+    if tracepoint_format == "tracefs":
+        from ..kernel.tracefs import tracepoint_format as tracefs_format
+
+        tracepoint_format = tracefs_format
+    diags = Diagnostics(filename, source)
+    program = parse(source, filename)
+    sem = Semantic(program, diags, unsafe=unsafe, params=params,
+                   tracepoint_format=tracepoint_format)  # type: ignore[arg-type]
+    sem.run()
+    try:
+        return Codegen(sem, diags).run()
+    except CodegenError as e:
+        raise diags.fail(e.loc, str(e)) from None
+
+
+__all__ = ["CompiledScript", "MapInfo", "compile_script"]

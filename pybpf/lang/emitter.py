@@ -1,0 +1,112 @@
+"""Instruction emission with labels: codegen writes jumps to labels, resolved at the end."""
+
+from __future__ import annotations
+
+from ..asm.insn import Insn, lddw
+from ..asm.opcodes import Alu, Class, Jmp, Mode, PseudoSrc, Size, Source
+from ..spec import MapRef, SourceLoc
+from ..uapi import HELPER_IDS
+
+R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, FP = range(11)
+SIZES = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW}
+
+
+def helper_id(name: str) -> int:
+    return HELPER_IDS[name]
+
+
+class Emitter:
+    def __init__(self) -> None:
+        self.insns: list[Insn] = []
+        self.fixups: list[tuple[int, int]] = []  # (insn index, label)
+        self.labels: dict[int, int] = {}
+        self.map_refs: list[MapRef] = []
+        self.source_map: dict[int, SourceLoc] = {}
+        self._next_label = 0
+
+    # -- labels ----------------------------------------------------------
+    def label(self) -> int:
+        self._next_label += 1
+        return self._next_label
+
+    def mark(self, label: int) -> None:
+        self.labels[label] = len(self.insns)
+
+    def resolve(self) -> list[Insn]:
+        for idx, label in self.fixups:
+            ins = self.insns[idx]
+            off = self.labels[label] - idx - 1
+            self.insns[idx] = Insn(ins.opcode, ins.dst, ins.src, off, ins.imm)
+        return self.insns
+
+    # -- instructions ----------------------------------------------------
+    def emit(self, *insns: Insn) -> None:
+        self.insns.extend(insns)
+
+    def mov_imm(self, dst: int, value: int) -> None:
+        value = _signed64(value)
+        if -(1 << 31) <= value < (1 << 31):
+            self.emit(Insn(Class.ALU64 | Alu.MOV | Source.K, dst, 0, 0, value))
+        else:
+            self.emit(*lddw(dst, value))
+
+    def mov(self, dst: int, src: int) -> None:
+        self.emit(Insn(Class.ALU64 | Alu.MOV | Source.X, dst, src))
+
+    def mov32(self, dst: int, src: int) -> None:
+        """dst = (u32)src: zero-extends the low half."""
+        self.emit(Insn(Class.ALU | Alu.MOV | Source.X, dst, src))
+
+    def alu_imm(self, op: int, dst: int, imm: int) -> None:
+        if -(1 << 31) <= imm < (1 << 31):
+            self.emit(Insn(Class.ALU64 | op | Source.K, dst, 0, 0, imm))
+        else:
+            self.mov_imm(R5, imm)
+            self.alu(op, dst, R5)
+
+    def alu(self, op: int, dst: int, src: int, off: int = 0) -> None:
+        self.emit(Insn(Class.ALU64 | op | Source.X, dst, src, off))
+
+    def neg(self, dst: int) -> None:
+        self.emit(Insn(Class.ALU64 | Alu.NEG | Source.K, dst))
+
+    def ldx(self, size: int, dst: int, src: int, off: int) -> None:
+        self.emit(Insn(Class.LDX | SIZES[size] | Mode.MEM, dst, src, off))
+
+    def stx(self, size: int, dst: int, off: int, src: int) -> None:
+        self.emit(Insn(Class.STX | SIZES[size] | Mode.MEM, dst, src, off))
+
+    def st_imm(self, size: int, dst: int, off: int, imm: int) -> None:
+        self.emit(Insn(Class.ST | SIZES[size] | Mode.MEM, dst, 0, off, imm))
+
+    def call(self, helper: str) -> None:
+        self.emit(Insn(Class.JMP | Jmp.CALL, 0, 0, 0, helper_id(helper)))
+
+    def exit(self) -> None:
+        self.emit(Insn(Class.JMP | Jmp.EXIT))
+
+    def ja(self, label: int) -> None:
+        self.fixups.append((len(self.insns), label))
+        self.emit(Insn(Class.JMP | Jmp.JA))
+
+    def jmp_imm(self, op: int, dst: int, imm: int, label: int) -> None:
+        self.fixups.append((len(self.insns), label))
+        self.emit(Insn(Class.JMP | op | Source.K, dst, 0, 0, imm))
+
+    def jmp_reg(self, op: int, dst: int, src: int, label: int) -> None:
+        self.fixups.append((len(self.insns), label))
+        self.emit(Insn(Class.JMP | op | Source.X, dst, src))
+
+    def ld_map(self, dst: int, name: str) -> None:
+        self.map_refs.append(MapRef(len(self.insns), name, PseudoSrc.MAP_FD))
+        self.emit(*lddw(dst, 0, PseudoSrc.MAP_FD))
+
+    def add_ptr(self, dst: int, base: int, off: int) -> None:
+        self.mov(dst, base)
+        if off:
+            self.alu_imm(Alu.ADD, dst, off)
+
+
+def _signed64(v: int) -> int:
+    v &= (1 << 64) - 1
+    return v - (1 << 64) if v >> 63 else v

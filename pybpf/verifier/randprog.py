@@ -1,0 +1,202 @@
+"""Random XDP programs for differential testing of the verifier.
+
+Programs are built from snippets that are each *usually* safe (a map lookup
+with a null check, a packet load after a data_end comparison, a bounded loop)
+but go wrong at a small rate (no check, an offset one past the end, an
+uninitialised register), so about half the programs are rejected. The same
+program can be given to the kernel verifier (agreement) and, when accepted, run
+in the vm (soundness: it must never fault).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from ..asm.insn import Insn, lddw
+from ..asm.opcodes import Alu, CallSrc, Class, Jmp, Mode, PseudoSrc, Size, Source
+from ..spec import MapRef, MapSpec, ProgramSpec
+from ..uapi import HELPER_IDS, MapType, ProgType
+
+MAPS = (
+    MapSpec("rp_hash", MapType.HASH, 4, 8, 16,
+            contents=[(k.to_bytes(4, "little"), bytes(8)) for k in range(6)]),
+    MapSpec("rp_array", MapType.ARRAY, 4, 16, 4),
+)
+_SIZES = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW}
+
+
+def _alu(op: int, dst: int, imm: int = 0, src: int | None = None, *, w: bool = False) -> Insn:
+    cls = Class.ALU if w else Class.ALU64
+    if src is None:
+        return Insn(cls | op | Source.K, dst, 0, 0, imm)
+    return Insn(cls | op | Source.X, dst, src, 0, 0)
+
+
+def _jmp(op: int, dst: int, off: int, imm: int = 0, src: int | None = None) -> Insn:
+    if src is None:
+        return Insn(Class.JMP | op | Source.K, dst, 0, off, imm)
+    return Insn(Class.JMP | op | Source.X, dst, src, off, 0)
+
+
+def _ldx(size: int, dst: int, src: int, off: int) -> Insn:
+    return Insn(Class.LDX | Mode.MEM | _SIZES[size], dst, src, off, 0)
+
+
+def _stx(size: int, dst: int, src: int, off: int) -> Insn:
+    return Insn(Class.STX | Mode.MEM | _SIZES[size], dst, src, off, 0)
+
+
+def _st(size: int, dst: int, off: int, imm: int) -> Insn:
+    return Insn(Class.ST | Mode.MEM | _SIZES[size], dst, 0, off, imm)
+
+
+def _call(name: str) -> Insn:
+    return Insn(Class.JMP | Jmp.CALL, 0, CallSrc.HELPER, 0, HELPER_IDS[name])
+
+
+EXIT = Insn(Class.JMP | Jmp.EXIT)
+
+
+@dataclass
+class RandomProgram:
+    insns: list[Insn]
+    seed: int
+
+    def spec(self) -> ProgramSpec:
+        """As a spec whose map loads name the maps (for the vm and kernel backends)."""
+        refs = [MapRef(i, MAPS[ins.imm].name, PseudoSrc.MAP_FD)
+                for i, ins in enumerate(self.insns)
+                if ins.is_wide and ins.src == PseudoSrc.MAP_FD]
+        return ProgramSpec(f"rp{self.seed}", ProgType.XDP, list(self.insns), map_refs=refs)
+
+
+class _Gen:
+    def __init__(self, seed: int, risk: float) -> None:
+        self.r = random.Random(seed)
+        self.risk = risk
+        self.out: list[Insn] = []
+
+    def bad(self) -> bool:
+        return self.r.random() < self.risk
+
+    def emit(self, *ins: Insn) -> None:
+        self.out.extend(ins)
+
+    def scratch(self) -> int:
+        return self.r.choice((0, 1, 2, 3, 4, 5))
+
+    def reinit(self) -> None:
+        """Helpers clobber r1-r5: write them again (mostly)."""
+        for reg in (1, 2, 3, 4, 5):
+            if not self.bad():
+                self.emit(_alu(Alu.MOV, reg, self.r.randint(-100, 100)))
+
+    # -- snippets ------------------------------------------------------------
+    def alu(self) -> None:
+        op = self.r.choice((Alu.ADD, Alu.SUB, Alu.MUL, Alu.OR, Alu.AND, Alu.XOR, Alu.LSH,
+                            Alu.RSH, Alu.ARSH, Alu.MOV, Alu.DIV, Alu.MOD))
+        d = self.scratch()
+        w = self.r.random() < 0.3
+        if self.r.random() < 0.5:
+            imm = self.r.randint(0, 31) if op in (Alu.LSH, Alu.RSH, Alu.ARSH) else \
+                self.r.choice((self.r.randint(-50, 50), self.r.randint(1, 1 << 20)))
+            if op in (Alu.DIV, Alu.MOD) and imm == 0:
+                imm = 3
+            self.emit(_alu(op, d, imm, w=w))
+        else:
+            if op in (Alu.LSH, Alu.RSH, Alu.ARSH):
+                op = Alu.ADD
+            self.emit(_alu(op, d, src=self.scratch(), w=w))
+
+    def stack(self) -> None:
+        size = self.r.choice((1, 2, 4, 8))
+        off = -self.r.randint(1, 64 // size) * size
+        if self.bad():
+            off = self.r.choice((-520, 0, off + 1 if size > 1 else -513))
+        if self.r.random() < 0.6:
+            self.emit(_stx(size, 10, self.scratch(), off))
+        else:
+            self.emit(_st(size, 10, off, self.r.randint(-9, 9)))
+        if self.r.random() < 0.5:
+            self.emit(_ldx(size, self.scratch(), 10, off))
+
+    def lookup(self) -> None:
+        mi = self.r.randrange(len(MAPS))
+        m = MAPS[mi]
+        self.emit(_st(4, 10, -4, self.r.randint(0, 5)))
+        self.emit(_alu(Alu.MOV, 2, src=10), _alu(Alu.ADD, 2, -4))
+        self.emit(*lddw(1, mi, PseudoSrc.MAP_FD))
+        self.emit(_call("map_lookup_elem"))
+        body: list[Insn] = []
+        size = self.r.choice((1, 2, 4, 8))
+        off = self.r.randint(0, max(0, m.value_size - size))
+        if self.bad():
+            off = m.value_size - size + self.r.randint(1, 4)
+        if self.r.random() < 0.3:
+            body.append(_ldx(4, 3, 0, 0))
+            mask = self.r.choice((3, 7)) if not self.bad() else 15
+            body.append(_alu(Alu.AND, 3, mask))
+            body.append(_alu(Alu.ADD, 0, src=3))
+            off = 0 if not self.bad() else 8
+        if self.r.random() < 0.5:
+            body.append(_ldx(size, self.r.choice((3, 4)), 0, off))
+        else:
+            body.append(_stx(size, 0, 6, off))  # r6 holds the context: ok for root
+            body[-1] = _st(size, 0, off, 7)
+        if not self.bad():
+            self.emit(_jmp(Jmp.JEQ, 0, len(body)))
+        self.emit(*body)
+        self.reinit()
+
+    def packet(self) -> None:
+        k = self.r.randint(1, 40)
+        size = self.r.choice((1, 2, 4))
+        off = self.r.randint(0, max(0, k - size))
+        if self.bad():
+            off = k - size + self.r.randint(1, 3)
+        self.emit(_alu(Alu.MOV, 2, src=7), _alu(Alu.ADD, 2, k))
+        access = _ldx(size, self.r.choice((3, 4)), 7, off)
+        if self.bad():
+            self.emit(_jmp(Jmp.JGT, 2, 1, src=8), _alu(Alu.MOV, 3, 0), access)
+            return
+        self.emit(_jmp(Jmp.JGT, 2, 1, src=8), access)
+
+    def loop(self) -> None:
+        n = self.r.randint(1, 12)
+        reg = self.r.choice((4, 5))
+        self.emit(_alu(Alu.MOV, reg, 0))
+        body = [_alu(Alu.ADD, 3, 1)]
+        self.emit(*body, _alu(Alu.ADD, reg, 1))
+        back = -(len(body) + 2)
+        self.emit(_jmp(Jmp.JLT, reg, back, n))
+
+    def helper(self) -> None:
+        self.emit(_call(self.r.choice(("ktime_get_ns", "get_prandom_u32",
+                                       "get_smp_processor_id"))))
+        self.reinit()
+
+    def branch(self) -> None:
+        d = self.scratch()
+        op = self.r.choice((Jmp.JEQ, Jmp.JNE, Jmp.JGT, Jmp.JSGT, Jmp.JLT, Jmp.JSET))
+        self.emit(_jmp(op, d, 1, self.r.randint(-20, 20)))
+        self.alu()
+
+    def build(self, n: int) -> list[Insn]:
+        self.emit(_alu(Alu.MOV, 6, src=1))
+        self.emit(_ldx(4, 7, 1, 0), _ldx(4, 8, 1, 4))
+        for reg in (0, 1, 2, 3, 4, 5):
+            if not self.bad():
+                self.emit(_alu(Alu.MOV, reg, self.r.randint(-5, 5)))
+        kinds = (self.alu, self.stack, self.lookup, self.packet, self.loop, self.helper,
+                 self.branch)
+        weights = (4, 3, 2, 2, 1, 1, 2)
+        for _ in range(n):
+            self.r.choices(kinds, weights)[0]()
+        self.emit(_alu(Alu.MOV, 0, self.r.choice((1, 2))), EXIT)
+        return self.out
+
+
+def random_program(seed: int, *, snippets: int = 6, risk: float = 0.08) -> RandomProgram:
+    """A random XDP program; ``risk`` is the chance each snippet takes an unsafe shortcut."""
+    return RandomProgram(_Gen(seed, risk).build(snippets), seed)

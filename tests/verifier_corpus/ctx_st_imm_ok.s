@@ -1,0 +1,6 @@
+; ctx_st_imm_ok: accepted program
+; type: socket
+; verdict: accept
+*(u32 *)(r1 + 48) = 3
+r0 = 0
+exit
