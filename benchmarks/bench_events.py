@@ -86,7 +86,7 @@ def bench_ringbuf() -> list[dict[str, Any]]:
             while got < total:
                 got += len(rb.read())
                 if got < total and not rb.available():
-                    rb.poll(0.01)
+                    got += rb.poll(0.01)  # waits, then consumes what arrived
             dt = time.perf_counter() - t
             th.join()
         rows.append(_row("ringbuf streaming 2M (producer+consumer)", total / dt, "records/s",

@@ -5,17 +5,18 @@ line of hex bytes (whitespace between bytes is free); the first argument, when i
 start with ``--``, holds the input memory the same way (r1 points at a writable copy, r2
 holds its length). On success the plugin prints the final r0 in hex and exits 0; on
 failure it prints one line and exits 1 (2 for bad arguments). Options: ``--interpret``
-(the default and only engine), ``--budget N`` (instruction budget), ``--debug`` (errors
-also name the program length). ``--elf`` input is refused with a clear message.
+(the default and only engine), ``--budget N`` (instruction budget), ``--debug`` (a line on
+stderr with the program and memory sizes). ``--elf`` input is refused with a clear message.
 
 Helpers are the ones the uBPF test harness registers, which the suite's call/callx tests
 expect: 0 gather_bytes, 1 memfrob, 2 no_op, 3 sqrti, 4 strcmp_ext, 5 unwind (returns r1;
 when that is 0 the program stops with r0 = 0). ``callx`` takes a helper id in the
 register (or a function address made by ``lddw`` src=4).
 
-The data-file format (``-- asm``, ``-- raw``, ``-- mem``, ``-- result``, ``-- error``) is
-parsed by ``parse_data_file`` as the runner parses it, so our own tests in tests/data run
-through the same code path as the suite.
+The data-file format (``-- asm``, ``-- raw``, ``-- mem``, ``-- result``, ``-- error``, and
+``-- map`` for cases that use maps) is parsed by ``parse_data_file`` as the runner parses
+it, and ``run_case`` runs a case through the same code path as the plugin, so our own
+tests in tests/data exercise exactly what the suite exercises.
 """
 
 from __future__ import annotations
@@ -181,6 +182,9 @@ def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None,
     try:
         args = parse_args(argv)
         program = parse_hex(stdin.read(), "program on stdin")
+        if args.debug:
+            sys.stderr.write(f"pybpf.conformance: {len(program) // 8} instruction slots, "
+                             f"{len(args.memory)} bytes of memory\n")
         r0 = run_bytes(program, args.memory, budget=args.budget)
     except PybpfError as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__

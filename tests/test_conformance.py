@@ -88,6 +88,7 @@ def test_refused_options(opt: str, words: str) -> None:
 def test_budget_option() -> None:
     assert parse_args(["--budget", "50"]).budget == 50
     assert parse_args(["--budget=0x10"]).budget == 16
+    assert parse_args(["--debug"]).debug and not parse_args([]).debug
     loop = encode([Insn(0x05, 0, 0, -1, 0), EXIT])  # ja -1
     rc, out = plugin(["--budget", "100"], loop)
     assert rc == 1 and "budget of 100" in out
@@ -159,3 +160,12 @@ def test_assembly_errors_come_back_as_errors() -> None:
     case = parse_data_file("-- asm\nfrob %r0\n-- result\n0\n", "bad.data")
     r0, err = run_case(case)
     assert r0 is None and err is not None and "frob" in err
+
+
+def test_parse_data_file_map_section() -> None:
+    text = "-- map\n# name type key value entries\ncounts 1 4 8 16\n-- asm\nexit\n-- result\n0\n"
+    case = parse_data_file(text, "m.data")
+    assert [(m.name, int(m.type), m.key_size, m.value_size, m.max_entries)
+            for m in case.maps] == [("counts", 1, 4, 8, 16)]
+    with pytest.raises(BadInput, match="bad.data:2: a map line is"):
+        parse_data_file("-- map\ncounts hash 4 8\n-- result\n0\n", "bad.data")

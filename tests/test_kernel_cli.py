@@ -329,3 +329,73 @@ def test_btf_map_dump_matches_bpftool() -> None:
         for mm in maps:
             mm.close()
         close_fd(btf_fd)
+
+
+@needs_bpftool
+def test_xlated_dump_with_btf_func_and_line_info_matches_bpftool() -> None:
+    """Function signatures, source lines and bpf-to-bpf calls, as bpftool prints them."""
+    from pybpf.btf import BtfBuilder
+    from pybpf.kernel import load_program
+
+    b = BtfBuilder()
+    i32 = b.int_type("int", 4, signed=True)
+    u32 = b.int_type("unsigned int", 4)
+    skb = b.ptr(b.struct("__sk_buff", 4, [("len", u32, 0)]))
+    f1 = b.func("prog_main", b.func_proto(i32, [("skb", skb)]))
+    f2 = b.func("helper_fn", b.func_proto(i32, [("x", i32), ("y", u32)]))
+    fn = b.add_string("prog.c")
+    l1 = b.add_string("int prog_main(struct __sk_buff *skb) {")
+    l2 = b.add_string("    return helper_fn(1, 2);")
+    l3 = b.add_string("static int helper_fn(int x, unsigned y) { return x + y; }")
+    insns = [Insn(0xB7, 1, 0, 0, 1), Insn(0xB7, 2, 0, 0, 2), Insn(0x85, 0, 1, 0, 1),
+             Insn(0x95), Insn(0xBF, 0, 1, 0, 0), Insn(0x0F, 0, 2, 0, 0), Insn(0x95)]
+    spec = ProgramSpec("prog_main", ProgType.SOCKET_FILTER, insns, btf=b.encode(),
+                       func_info=[(0, f1), (4, f2)],
+                       line_info=[(0, fn, l1, 1 << 10), (1, fn, l2, (2 << 10) | 5),
+                                  (4, fn, l3, (5 << 10) | 1)])
+    with load_program(spec) as p:
+        assert p.test_run(bytes(64)).retval == 3
+        pid = str(p.id)
+        for extra in ((), ("linum",), ("opcodes",)):
+            for opt in ((), ("--json",), ("--pretty",)):
+                ours = pybpf("prog", "dump", "xlated", pid, *extra, *opt)[1]
+                assert ours == bpftool(*opt, "prog", "dump", "xlated", "id", pid, *extra)
+        text = pybpf("prog", "dump", "xlated", pid)[1]
+        assert text.startswith("int prog_main(struct __sk_buff * skb):\n"
+                               "; int prog_main(struct __sk_buff *skb) {\n   0: (b7) r1 = 1\n")
+        assert "call pc+1#bpf_prog_" in text and "_helper_fn\n" in text
+
+
+def test_unprivileged_user_gets_one_line_capability_hint() -> None:
+    """Without privileges the CLI prints one line naming the capability, no traceback."""
+    import importlib
+    import os
+
+    for mod in ("pybpf.cli.main", "pybpf.cli.map_cmd", "pybpf.cli._bpftool", "pybpf.kernel.info",
+                "pybpf.kernel.errors", "argparse"):
+        importlib.import_module(mod)  # the child, as nobody, may not read the interpreter's dirs
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: drop root, run the command, report (rc, stdout, stderr)
+        rc = 99
+        try:
+            os.close(rfd)
+            os.setgid(65534)
+            os.setuid(65534)
+            from pybpf.cli.main import main
+
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                rc = main(["map", "list"])
+            os.write(wfd, json.dumps([rc, out.getvalue(), err.getvalue()]).encode())
+        finally:
+            os._exit(0 if rc != 99 else 1)
+    os.close(wfd)
+    with os.fdopen(rfd) as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    rc, out, err = json.loads(data)
+    assert rc == 1 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "operation not permitted for uid 65534" in err
+    assert "CAP_BPF" in err and "unprivileged_bpf_disabled" in err

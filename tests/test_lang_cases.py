@@ -1,5 +1,6 @@
 """Data-driven language tests: each tests/lang_cases/NAME.bt runs in the vm and must print
-exactly NAME.out (captured from bpftrace 0.17 with the same script); each
+exactly NAME.out (captured from bpftrace 0.17 with the same script; NAME.fires, when
+present, lists extra probe firings as "program count" lines); each
 errors/NAME.bt must fail with exactly errors/NAME.err (bpftrace 0.17's diagnostics)."""
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ ERROR_CASES = sorted(p.name for p in (CASES / "errors").glob("*.bt"))
 def test_output_matches_bpftrace(name: str) -> None:
     path = CASES / name
     script = compile_script(path.read_text(), name, tracepoint_format=None)
-    got = run_vm(script, compat="0.17", task={"comm": "bpftrace"})
+    fires: list[tuple[str, bytes]] = []
+    fires_file = path.with_suffix(".fires")  # "program count" lines: extra probe firings
+    if fires_file.exists():
+        for line in fires_file.read_text().splitlines():
+            prog, count = line.split()
+            fires += [(prog, bytes(64))] * int(count)
+    got = run_vm(script, fires, compat="0.17", task={"comm": "bpftrace"})
     assert got == path.with_suffix(".out").read_text()
 
 

@@ -25,13 +25,18 @@ def _verify(p: Program):  # type: ignore[no-untyped-def]
 
 def test_corpus_has_both_verdicts_per_rule() -> None:
     verdicts: Counter[str] = Counter()
+    rules: dict[str, set[str]] = {}
     for f in CORPUS:
         p = load_file(f)
         assert p.verdict in ("accept", "reject"), f.name
+        assert p.rule, f"{f.name}: no '; rule:' line"
         verdicts[p.verdict] += 1
+        rules.setdefault(p.rule, set()).add(p.verdict)
         if p.verdict == "reject":
             assert p.errors, f"{f.name}: a rejected program must name its expected error"
-    assert len(CORPUS) >= 100
+    assert len(CORPUS) >= 100 and len(rules) >= 40
+    lopsided = sorted(r for r, v in rules.items() if v != {"accept", "reject"})
+    assert not lopsided, f"rules without both an accepted and a rejected program: {lopsided}"
     assert verdicts["accept"] >= 45 and verdicts["reject"] >= 55
 
 

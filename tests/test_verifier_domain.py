@@ -106,9 +106,11 @@ def _holds(op: int, x: int, y: int, is32: bool) -> bool:
         x, y = x & M32, y & M32
     bits = 32 if is32 else 64
     sx, sy = tn.to_signed(x, bits), tn.to_signed(y, bits)
-    return {Jmp.JEQ: x == y, Jmp.JNE: x != y, Jmp.JGT: x > y, Jmp.JGE: x >= y, Jmp.JLT: x < y,
-            Jmp.JLE: x <= y, Jmp.JSGT: sx > sy, Jmp.JSGE: sx >= sy, Jmp.JSLT: sx < sy,
-            Jmp.JSLE: sx <= sy, Jmp.JSET: bool(x & y)}[op]
+    table: dict[int, bool] = {
+        Jmp.JEQ: x == y, Jmp.JNE: x != y, Jmp.JGT: x > y, Jmp.JGE: x >= y, Jmp.JLT: x < y,
+        Jmp.JLE: x <= y, Jmp.JSGT: sx > sy, Jmp.JSGE: sx >= sy, Jmp.JSLT: sx < sy,
+        Jmp.JSLE: sx <= sy, Jmp.JSET: bool(x & y)}
+    return table[op]
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -303,6 +303,7 @@ def test_bloom_no_false_negatives() -> None:
     for v in present:
         assert b.push(v, ANY) == 0
     assert all(b.contains(v) for v in present)
+    assert b.contains_value(present[0])  # type: ignore[attr-defined]
     assert all(b.peek(v) == v for v in present)
     absent = [v64(10**9 + i) for i in range(1000)]
     false_pos = sum(b.contains(v) for v in absent)

@@ -32,6 +32,7 @@ class MapDef:
     pinning: int = PIN_NONE
     init_slots: dict[int, str] = field(default_factory=dict)  # slot -> map or program name
     values_off: int = -1  # byte offset of the ``values`` member inside the definition
+    record_type_id: int = 0  # ring/perf buffers: the event struct named by __type(value, T)
 
 
 def _map_type(v: int, where: str) -> MapType:
@@ -93,10 +94,20 @@ def parse_map_struct(btf: Btf, sid: int, name: str, where: str) -> MapDef:
                    numa_node=attrs.get("numa_node"), map_extra=attrs.get("map_extra", 0),
                    btf_key_type_id=key_tid, btf_value_type_id=value_tid,
                    key_type=key_tid or None, value_type=value_tid or None)
+    record = 0
+    if mtype in (MapType.RINGBUF, MapType.PERF_EVENT_ARRAY):
+        # __type(value, struct event) names the record type; the map itself is sized
+        # by the kernel's rules (ring: 0/0, perf: u32 cpu -> u32 fd).
+        record, spec.key_type, spec.value_type = value_tid, None, None
+        if mtype == MapType.RINGBUF:
+            spec.key_size = spec.value_size = 0
+        else:
+            spec.key_size = spec.value_size = 4
     if mtype in (MapType.RINGBUF, MapType.PERF_EVENT_ARRAY, MapType.ARRAY_OF_MAPS,
                  MapType.HASH_OF_MAPS, MapType.PROG_ARRAY):
         spec.btf_key_type_id = spec.btf_value_type_id = 0  # the kernel refuses BTF here
-    return MapDef(spec, attrs.get("pinning", PIN_NONE), values_off=values_off)
+    return MapDef(spec, attrs.get("pinning", PIN_NONE), values_off=values_off,
+                  record_type_id=record)
 
 
 def btf_maps(elf: ElfFile, sec: Section, btf: Btf | None) -> dict[str, MapDef]:
@@ -117,9 +128,10 @@ def btf_maps(elf: ElfFile, sec: Section, btf: Btf | None) -> dict[str, MapDef]:
         sym = syms.get(var.name)
         base = sym.value if sym else vs.offset
         if md.values_off >= 0:
+            # ``values`` is a flexible array: it runs to the next map (or the section end)
+            end = min([s.value for s in syms.values() if s.value > base] + [sec.size])
             for r in elf.relocs.get(sec.index, []):
-                size = btf.size(var.type)  # type: ignore[attr-defined]
-                if base + md.values_off <= r.offset < base + size:
+                if base + md.values_off <= r.offset < end:
                     slot = (r.offset - base - md.values_off) // 8
                     md.init_slots[slot] = elf.symbols[r.sym].name
         out[var.name] = md

@@ -121,6 +121,8 @@ def read_elf(data: bytes, path: str = "<object>") -> ElfFile:
             continue
         if s.info >= shnum or s.info == 0:
             raise BadInput(f"{path}: relocation section {s.name} targets bad section {s.info}")
+        if sections[s.info].name.startswith((".debug", ".BTF")):
+            continue  # DWARF/BTF relocations matter to linkers, not to loading
         rels = []
         for off, info in _REL.iter_unpack(s.data[:len(s.data) // 16 * 16]):
             sym = info >> 32

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import functools
 import struct
+import time
 
 from ..asm.opcodes import LDDW
 
@@ -51,6 +52,7 @@ class _Syms:
         order = sorted(range(len(addrs)), key=addrs.__getitem__)
         self.addrs = [addrs[i] for i in order]
         self.names = [names[i] for i in order]
+        self.loaded_at = time.monotonic()
 
     def exact(self, addr: int) -> str | None:
         i = bisect.bisect_left(self.addrs, addr)
@@ -64,10 +66,21 @@ def _syms() -> _Syms:
     return _Syms()
 
 
-def _helper_name(imm: int) -> str:
+def _symbol(addr: int) -> str | None:
+    """The kernel symbol at ``addr``; programs loaded after kallsyms was read trigger one
+    re-read (JITed programs add symbols as they load)."""
     s = _syms()
-    if s.call_base:
-        name = s.exact((s.call_base + imm) & 0xFFFFFFFFFFFFFFFF)
+    name = s.exact(addr)
+    if name is None and time.monotonic() - s.loaded_at > 0.05:
+        _syms.cache_clear()
+        name = _syms().exact(addr)
+    return name
+
+
+def _helper_name(imm: int) -> str:
+    base = _syms().call_base
+    if base:
+        name = _symbol((base + imm) & 0xFFFFFFFFFFFFFFFF)
         if name:
             return name
     return "unknown"
@@ -167,7 +180,7 @@ def _pcrel_call(code: bytes, i: int, jited_ksyms: list[int] | None) -> str | Non
     if not jited_ksyms:
         return f"({op:02x}) call pc{off:+d}"
     addr = jited_ksyms[imm] if 0 <= imm < len(jited_ksyms) else 0
-    name = _syms().exact(addr) if addr else None
+    name = _symbol(addr) if addr else None
     return f"({op:02x}) call pc{off:+d}#{name if name else f'0x{addr:x}'}"
 
 

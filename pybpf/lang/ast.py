@@ -76,6 +76,7 @@ class Binop(Expr):
     op: str
     left: Expr
     right: Expr
+    op_loc: Loc | None = None
 
 
 @dataclass(eq=False)
@@ -83,6 +84,7 @@ class Unop(Expr):
     op: str  # "-", "!", "~", "*", "&", "++", "--"
     expr: Expr
     postfix: bool = False
+    op_loc: Loc | None = None
 
 
 @dataclass(eq=False)
@@ -135,6 +137,7 @@ class TypeSpec:
 class Cast(Expr):
     to: TypeSpec
     expr: Expr
+    type_loc: Loc | None = None
 
 
 @dataclass(eq=False)

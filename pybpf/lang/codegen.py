@@ -24,7 +24,7 @@ from . import types as T
 from .emitter import FP, R0, R1, R2, R3, R4, R6, R9, Emitter
 from .errors import Diagnostics, Loc
 from .probes import ProbeSpec
-from .semantic import MapInfo, ProbeInfo, Semantic
+from .semantic import MapInfo, ProbeInfo, Semantic, field_signed
 
 EV_PRINTF, EV_EXIT, EV_PRINT_MAP, EV_PRINT_VALUE, EV_CLEAR, EV_ZERO = 1, 2, 3, 4, 5, 6
 EV_SYSTEM, EV_TIME, EV_CAT = 7, 8, 9
@@ -156,7 +156,7 @@ class Codegen:
                  "profile": "profile", "uretprobe": "uretprobe", "kretprobe": "kretprobe"}
         name = f"{short.get(pspec.provider, pspec.provider)[:10]}_{idx}"
         g = ProbeGen(self, info, pspec, probe_id)
-        insns = g.generate()
+        insns = g.generate()  # resolves labels; the emitter's refs are final after this
         ps = ProgramSpec(name, pspec.prog_type, insns, "GPL", section=pspec.raw,
                          attach_to=_attach_to(pspec), map_refs=g.e.map_refs,
                          source_map=g.e.source_map)
@@ -190,6 +190,10 @@ class ProbeGen:
         self.vars: dict[str, tuple[str, int, T.Type]] = {}  # name -> ("stack"/"mem", off, type)
         self.loops: list[tuple[int, int]] = []  # (continue label, break label)
         self.exit_label = self.e.label()
+        self.tracepoint = info.tracepoint
+        tp_format = cg.sem.tp_format
+        if pspec.provider == "tracepoint" and tp_format is not None and not pspec.wildcard:
+            self.tracepoint = tp_format(f"{pspec.target}:{pspec.func}")
 
     # -- allocation ------------------------------------------------------
     def salloc(self, size: int) -> int:
@@ -525,7 +529,8 @@ class ProbeGen:
     def value_into(self, x: ast.Expr, dst: int, slot_type: T.Type) -> None:
         """Write ``x`` at scratch ``dst`` laid out as ``slot_type`` (ints are 8 bytes)."""
         xt = x.type or T.INT64
-        if xt.kind in ("int", "pointer", "probe", "ksym", "usym", "none") or slot_type.kind == "int":
+        if (xt.kind in ("int", "pointer", "probe", "ksym", "usym", "none")
+                or slot_type.kind == "int"):
             self.int_expr(x)
             self.e.stx(8, R9, dst, R0)
             return
@@ -567,6 +572,7 @@ class ProbeGen:
                 e.st_imm(4, R9, dst + i + 4, _s32(hi))
             return
         if isinstance(x, ast.Builtin) and x.name == "comm":
+            self.zero(dst, size)  # scratch is reused: no stale bytes after the NUL
             e.add_ptr(R1, R9, dst)
             e.mov_imm(R2, min(16, size))
             e.call("get_current_comm")
@@ -627,6 +633,7 @@ class ProbeGen:
                 self.mem_expr(a, dst, limit=size)
                 return
             n = size
+            self.zero(dst, size)
             if len(x.args) == 2:
                 self.int_expr(x.args[1])
                 e.alu_imm(Alu.ADD, R0, 1)
@@ -647,6 +654,7 @@ class ProbeGen:
         if isinstance(x, ast.FieldAccess) and self.is_args(x.expr):
             f = self.tp_field(x)
             if f is not None and f.is_string:
+                self.zero(dst, size)
                 if f.data_loc:
                     e.ldx(4, R3, R6, f.offset)
                     e.alu_imm(Alu.AND, R3, 0xFFFF)
@@ -664,6 +672,14 @@ class ProbeGen:
             self.int_expr(x.args[0])
             e.stx(8, R9, dst, R0)
             return
+        if isinstance(x, ast.FieldAccess) and xt.kind == "string":
+            self.zero(dst, size)
+            self.field_addr(x)
+            e.mov(R3, R0)
+            e.add_ptr(R1, R9, dst)
+            e.mov_imm(R2, min(size, xt.size))
+            e.call("probe_read_kernel_str")
+            return
         raise CodegenError(x.loc, f"pybpf cannot generate code for this expression of "
                                   f"type '{xt}' yet")
 
@@ -671,7 +687,7 @@ class ProbeGen:
         return isinstance(x, ast.Builtin) and x.name == "args"
 
     def tp_field(self, x: ast.FieldAccess) -> Any:
-        fmt = self.info.tracepoint
+        fmt = self.tracepoint
         if fmt is None:
             return None
         for f in fmt.fields:
@@ -743,12 +759,48 @@ class ProbeGen:
                 raise CodegenError(x.loc, f"Can't find a field {x.field}")
             size = f.size if f.size in (1, 2, 4, 8) else 8
             e.ldx(size, R0, R6, f.offset)
-            if f.signed and size < 8:
+            if field_signed(f) and size < 8:
                 e.alu_imm(Alu.LSH, R0, 64 - 8 * size)
                 e.alu_imm(Alu.ARSH, R0, 64 - 8 * size)
+        elif isinstance(x, ast.FieldAccess):
+            t = x.type or T.INT64
+            if t.kind not in ("int", "pointer"):
+                raise CodegenError(x.loc, f"reading a whole '{t}' is not supported by pybpf yet")
+            self.field_addr(x)
+            e.mov(R3, R0)
+            slot = self.slot()
+            e.mov(R1, FP)
+            e.alu_imm(Alu.ADD, R1, slot)
+            e.mov_imm(R2, t.size)
+            e.call("probe_read_kernel")
+            e.ldx(t.size, R0, FP, slot)
+            self.stack -= 8
+            if t.signed and t.size < 8:
+                self.truncate(t)
+        elif isinstance(x, ast.Offsetof):
+            from .btftypes import member
+
+            btf, total = self.cg.sem.btf, 0
+            name = x.of.name if isinstance(x.of, ast.TypeSpec) else ""
+            for f in x.fields:
+                m = member(btf, name, f) if btf is not None else None
+                if m is None:
+                    raise CodegenError(x.loc, f"offsetof(): no field '{f}' in '{name}'")
+                total += m[1]
+                name = m[0].name
+            e.mov_imm(R0, total)
         elif isinstance(x, ast.Sizeof):
             of = x.of
-            if isinstance(of, ast.TypeSpec):
+            if isinstance(of, ast.TypeSpec) and not of.pointer and of.name.startswith(
+                    ("struct ", "union ")):
+                from .btftypes import sizeof
+
+                btf = self.cg.sem.btf
+                size = sizeof(btf, of.name) if btf is not None else None
+                if size is None:
+                    raise CodegenError(x.loc, f"Unknown struct/union: '{of.name}'")
+                e.mov_imm(R0, size)
+            elif isinstance(of, ast.TypeSpec):
                 t = self.cg.sem.typespec(of)
                 e.mov_imm(R0, t.size if t.kind == "int" else 8)
             else:
@@ -759,6 +811,25 @@ class ProbeGen:
             self.call(x)
         else:
             raise CodegenError(x.loc, "pybpf cannot generate code for this expression yet")
+
+    def field_addr(self, x: ast.FieldAccess) -> None:
+        """r0 = the kernel address of struct member ``x`` (following ``->`` pointers)."""
+        from .btftypes import member
+
+        base = x.expr
+        bt = base.type
+        btf = self.cg.sem.btf
+        m = member(btf, bt.name, x.field) if (btf is not None and bt is not None) else None
+        if bt is None or m is None:
+            raise CodegenError(x.loc, f"cannot resolve field '{x.field}' (no BTF type)")
+        if bt.kind == "pointer":
+            self.int_expr(base)
+        elif bt.kind == "record" and isinstance(base, ast.FieldAccess):
+            self.field_addr(base)
+        else:
+            raise CodegenError(x.loc, "pybpf can only follow struct members from a pointer")
+        if m[1]:
+            self.e.alu_imm(Alu.ADD, R0, m[1])
 
     def truncate(self, t: T.Type) -> None:
         if t.size >= 8:
@@ -871,8 +942,8 @@ class ProbeGen:
         if op in alu:
             e.alu(alu[op], R0, R1)
             return
-        if op == ">>":
-            e.alu(Alu.ARSH if signed else Alu.RSH, R0, R1)
+        if op == ">>":  # bpftrace shifts right logically, signed or not
+            e.alu(Alu.RSH, R0, R1)
             return
         if op in ("/", "%"):
             ok = e.label()
@@ -1007,9 +1078,10 @@ class ProbeGen:
             self.emit_record(rec, size)
             e.mov_imm(R0, 0)
         elif n == "time":
-            fmt = x.args[0].value if x.args and isinstance(x.args[0], ast.String) else "%H:%M:%S\n"
+            first = x.args[0] if x.args else None
+            tfmt = first.value if isinstance(first, ast.String) else "%H:%M:%S\n"
             fid = len(script.formats)
-            script.formats.append(FormatMeta("time", fmt, []))
+            script.formats.append(FormatMeta("time", tfmt, []))
             rec = self.salloc(16)
             e.st_imm(8, R9, rec, EV_TIME)
             e.st_imm(8, R9, rec + 8, fid)
@@ -1131,11 +1203,14 @@ def _ncpus() -> int:
 def compile_script(source: str, filename: str = "stdin", *, unsafe: bool = False,
                    params: list[str] | None = None,
                    tracepoint_format: Callable[[str], Any] | None | str = "tracefs",
+                   expand: Callable[[ProbeSpec], list[ProbeSpec]] | None = None,
                    ) -> CompiledScript:
     """Parse, check and generate code for ``source``; raises ``CompileError``.
 
     ``tracepoint_format(name)`` gives the format of tracepoint ``cat:name`` (an object
     with ``fields`` like ``pybpf.kernel.tracefs.Format``); by default tracefs is read.
+    ``expand(spec)`` turns a wildcard probe into the concrete probes it matches (one
+    program each, as bpftrace does); without it wildcards stay as written.
     """
     from .parser import parse
 
@@ -1146,7 +1221,8 @@ def compile_script(source: str, filename: str = "stdin", *, unsafe: bool = False
     diags = Diagnostics(filename, source)
     program = parse(source, filename)
     sem = Semantic(program, diags, unsafe=unsafe, params=params,
-                   tracepoint_format=tracepoint_format)  # type: ignore[arg-type]
+                   tracepoint_format=tracepoint_format,  # type: ignore[arg-type]
+                   expand=expand)
     sem.run()
     try:
         return Codegen(sem, diags).run()

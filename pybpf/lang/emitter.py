@@ -37,7 +37,63 @@ class Emitter:
             ins = self.insns[idx]
             off = self.labels[label] - idx - 1
             self.insns[idx] = Insn(ins.opcode, ins.dst, ins.src, off, ins.imm)
+        self._drop_unreachable()
         return self.insns
+
+    def _drop_unreachable(self) -> None:
+        """Remove code no path reaches (after break/exit/return): the kernel rejects it."""
+        insns = self.insns
+        n = len(insns)
+        seen = [False] * n
+        work = [0]
+        while work:
+            i = work.pop()
+            if i >= n or seen[i]:
+                continue
+            seen[i] = True
+            ins = insns[i]
+            if ins.is_wide:
+                if i + 1 < n:
+                    seen[i + 1] = True
+                work.append(i + 2)
+                continue
+            cls = ins.opcode & 0x07
+            if cls in (Class.JMP, Class.JMP32):
+                op = ins.opcode & 0xF0
+                if op == Jmp.EXIT:
+                    continue
+                if op == Jmp.CALL:
+                    work.append(i + 1)
+                    continue
+                work.append(i + 1 + ins.off)
+                if op != Jmp.JA:
+                    work.append(i + 1)
+                continue
+            work.append(i + 1)
+        if all(seen):
+            return
+        new_index: dict[int, int] = {}
+        for i in range(n):
+            if seen[i]:
+                new_index[i] = len(new_index)
+        out: list[Insn] = []
+        for i in range(n):
+            if not seen[i]:
+                continue
+            ins = insns[i]
+            cls = ins.opcode & 0x07
+            is_jump = (cls in (Class.JMP, Class.JMP32) and not ins.is_wide
+                       and (ins.opcode & 0xF0) not in (Jmp.CALL, Jmp.EXIT))
+            if is_jump and i > 0 and insns[i - 1].is_wide:
+                is_jump = False  # the second slot of an lddw
+            if is_jump:
+                target = new_index[i + 1 + ins.off]
+                ins = Insn(ins.opcode, ins.dst, ins.src, target - new_index[i] - 1, ins.imm)
+            out.append(ins)
+        self.insns = out
+        self.map_refs = [MapRef(new_index[r.index], r.name, r.kind, r.offset)
+                         for r in self.map_refs if r.index in new_index]
+        self.source_map = {new_index[k]: v for k, v in self.source_map.items() if k in new_index}
 
     # -- instructions ----------------------------------------------------
     def emit(self, *insns: Insn) -> None:

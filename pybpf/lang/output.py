@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 BAR_WIDTH = 52
-_CONV = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\d+)?(?:\.(?P<prec>\d+))?"
+_CONV = re.compile(r"%(?P<flags>[- #0]*)(?P<width>\d+)?(?:\.(?P<prec>\d+))?"
                    r"(?P<len>hh|h|ll|l|z|j|t)?(?P<conv>[diouxXcspSrfegEG%])")
 U64 = (1 << 64) - 1
 
@@ -246,22 +246,17 @@ def map_json(name: str, kind: str, entries: list[tuple[tuple[Any, ...], Any]],
     entries = sort_entries(kind, entries)
     if top:
         entries = entries[-top:]
-    if kind in ("hist", "lhist"):
-        typ = "hist"
-        enc = hist_json
-    elif kind in ("stats", "avg"):
-        typ = "stats"
+    typ = {"hist": "hist", "lhist": "hist", "stats": "stats", "avg": "stats"}.get(kind, "map")
 
-        def enc(v: Any) -> str:
-            if kind == "avg":
-                return json.dumps(v.average // div)
+    def enc(v: Any) -> str:
+        if typ == "hist":
+            return hist_json(v)
+        if kind == "avg":
+            return json.dumps(v.average // div)
+        if kind == "stats":
             return json.dumps({"count": v.count, "average": v.average // div,
                                "total": v.total // div})
-    else:
-        typ = "map"
-
-        def enc(v: Any) -> str:
-            return value_json(v // div if isinstance(v, int) and div > 1 else v)
+        return value_json(v // div if isinstance(v, int) and div > 1 else v)
     if entries and not entries[0][0]:
         body = enc(entries[0][1])
     else:

@@ -17,6 +17,9 @@ _BINARY_LEVELS: list[tuple[str, ...]] = [
 ]
 _COMPOUND = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "%=": "%", "&=": "&", "|=": "|",
              "^=": "^", "<<=": "<<", ">>=": ">>"}
+_UNARY_START = ("integer", "string", "builtin", "call", "identifier", "map", "variable",
+                "positional parameter", "$#", "(", "-", "!", "~", "*", "&", "++", "--",
+                "sizeof", "offsetof")
 _TYPE_START = ("integer type", "sized type", "builtin type", "struct", "union")
 _WORD_KINDS = ("identifier", "builtin", "call", "integer type", "sized type", "builtin type",
                *sorted(("if", "else", "unroll", "while", "for", "return", "break", "continue",
@@ -187,8 +190,9 @@ class Parser:
             return ast.Jump(tok.loc, k), True
         if k == "return":
             self.take()
-            value = None if self.at(";", "}") else self.expr()
-            return ast.Jump(tok.loc if value is None else tok.loc.to(value.loc), k, value), True
+            if not self.at(";", "}"):  # bpftrace 0.17: return takes no value
+                raise self.syntax_error("}")
+            return ast.Jump(tok.loc, k), True
         if k == "let":
             return self.let_stmt(), True
         if k == ";":
@@ -196,6 +200,11 @@ class Parser:
         e = self.expr()
         if self.tok.kind == "=" or self.tok.kind in _COMPOUND:
             op_tok = self.tok
+            if isinstance(e, ast.TupleAccess):
+                self.take()
+                value = self.expr()
+                raise self.diags.fail(e.loc.to(value.loc), "Tuples are immutable once created. "
+                                      "Consider creating a new tuple and assigning it instead.")
             if not isinstance(e, ast.Map | ast.Variable):
                 raise self.syntax_error("}")
             self.take()
@@ -270,9 +279,9 @@ class Parser:
         left = self.binary(level + 1)
         ops = _BINARY_LEVELS[level]
         while self.tok.kind in ops:
-            op = self.take().kind
+            op_tok = self.take()
             right = self.binary(level + 1)
-            left = ast.Binop(left.loc.to(right.loc), op, left, right)
+            left = ast.Binop(left.loc.to(right.loc), op_tok.kind, left, right, op_tok.loc)
         return left
 
     def unary(self) -> ast.Expr:
@@ -282,19 +291,30 @@ class Parser:
             e = self.unary()
             if tok.kind == "-" and isinstance(e, ast.Integer) and not e.is_bool:
                 return ast.Integer(tok.loc.to(e.loc), -e.value)
-            return ast.Unop(tok.loc.to(e.loc), tok.kind, e)
+            return ast.Unop(tok.loc.to(e.loc), tok.kind, e, False, tok.loc)
         if tok.kind in ("++", "--"):
             self.take()
             e = self.unary()
-            return ast.Unop(tok.loc.to(e.loc), tok.kind, e)
+            return ast.Unop(tok.loc.to(e.loc), tok.kind, e, False, tok.loc)
+        if (tok.kind == "(" and self.lex.peek(1).kind == "identifier"
+                and self.lex.peek(2).kind == ")" and self.lex.peek(3).kind in _UNARY_START):
+            self.take()
+            name = self.take()
+            close = self.take()
+            e = self.unary()
+            cast = ast.Cast(tok.loc.to(e.loc), ast.TypeSpec(name.text), e)
+            cast.type_loc = tok.loc.to(close.loc)
+            return cast
         if tok.kind == "(" and self.lex.peek(1).kind in _TYPE_START:
             self.take()
             ts = self.type_spec()
             if not self.at(")"):
                 raise self.syntax_error(') or ","')
-            self.take()
+            close = self.take()
             e = self.unary()
-            return ast.Cast(tok.loc.to(e.loc), ts, e)
+            cast = ast.Cast(tok.loc.to(e.loc), ts, e)
+            cast.type_loc = tok.loc.to(close.loc)
+            return cast
         return self.postfix()
 
     def type_spec(self) -> ast.TypeSpec:

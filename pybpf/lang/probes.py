@@ -99,7 +99,9 @@ class ProbeSpec:
 
 def _split(text: str) -> list[str]:
     """Split on ':' outside double quotes (quoted paths may hold ':')."""
-    parts, cur, quoted = [], [], False
+    parts: list[str] = []
+    cur: list[str] = []
+    quoted = False
     for ch in text:
         if ch == '"':
             quoted = not quoted
@@ -195,11 +197,3 @@ def _func_offset(text: str, provider: str) -> tuple[str, int, int | None]:
             raise ProbeError(f"Offset not allowed with wildcard {provider} probes")
         return m.group(1), int(m.group(2), 0), None
     return text, 0, None
-
-
-def match_tracepoints(spec: ProbeSpec, available: list[str]) -> list[str]:
-    """Expand a (possibly wildcard) tracepoint against ``category:name`` strings."""
-    import fnmatch
-
-    pattern = f"{spec.target}:{spec.func}"
-    return [t for t in available if fnmatch.fnmatchcase(t, pattern)]

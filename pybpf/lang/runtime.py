@@ -232,7 +232,7 @@ def run_vm(script: CompiledScript, fires: Iterable[tuple[str, bytes]] = (), *,
     then END, printing events and finally the maps. Returns the output text."""
     import io
 
-    buf = out or io.StringIO()
+    buf: Any = out or io.StringIO()
     coll = script.spec.load(backend="vm", ncpus=ncpus)
     try:
         sess = Session(script, coll.maps, buf, fmt=fmt, compat=compat)

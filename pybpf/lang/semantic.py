@@ -40,8 +40,12 @@ CALLS: dict[str, tuple[int, int | None, bool, bool]] = {
     "kstack": (0, 2, False, False), "ustack": (0, 2, False, False),
     "strcontains": (2, 2, False, False), "debugf": (1, None, False, False),
 }
+_KNOWN = {"bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
+          "string", "inet", "buffer", "void", "min_t", "max_t", "sum_t", "count_t", "avg_t",
+          "stats_t", "umin_t", "umax_t", "usum_t", "ucount_t", "uavg_t", "ustats_t",
+          "timestamp", "macaddr_t", "cgroup_path_t", "strerror_t"}
 _STRINGISH = {"string", "ksym", "usym", "probe", "inet", "timestamp", "kstack", "ustack",
-              "tuple", "buffer"}
+              "buffer"}
 _NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
 
 BUILTIN_TYPES: dict[str, T.Type] = {
@@ -55,7 +59,7 @@ BUILTIN_TYPES: dict[str, T.Type] = {
     **{f"arg{i}": T.UINT64 for i in range(10)}, **{f"sarg{i}": T.INT64 for i in range(10)},
 }
 
-_FMT_RE = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\d+|\*)?(?:\.(?P<prec>\d+))?"
+_FMT_RE = re.compile(r"%(?P<flags>[- #0]*)(?P<width>\d+|\*)?(?:\.(?P<prec>\d+))?"
                      r"(?P<len>hh|h|ll|l|z|j|t)?(?P<conv>[diouxXcspSrfegEG%])")
 
 
@@ -97,17 +101,33 @@ class ProbeInfo:
 class Semantic:
     def __init__(self, program: ast.Program, diags: Diagnostics, *, unsafe: bool = False,
                  params: list[str] | None = None,
-                 tracepoint_format: Callable[[str], Any] | None = None) -> None:
+                 tracepoint_format: Callable[[str], Any] | None = None,
+                 expand: Callable[[ProbeSpec], list[ProbeSpec]] | None = None,
+                 btf: Any = "vmlinux") -> None:
         self.prog = program
         self.diags = diags
         self.unsafe = unsafe
         self.params = params or []
         self.tp_format = tracepoint_format
+        self.expand = expand
+        self._btf = btf
         self.maps: dict[str, MapInfo] = {}
         self.probes: list[ProbeInfo] = []
         self.report = False
         self.loops = 0
         self.cur: ProbeInfo | None = None
+
+    @property
+    def btf(self) -> Any:
+        """Kernel BTF, loaded on first use (None when unavailable or disabled)."""
+        if isinstance(self._btf, str):
+            try:
+                from ..btf import vmlinux
+
+                self._btf = vmlinux()
+            except Exception:  # noqa: BLE001 - no BTF: struct types are unknown
+                self._btf = None
+        return self._btf
 
     # -- driver ----------------------------------------------------------
     def run(self) -> None:
@@ -119,7 +139,13 @@ class Semantic:
                 except ProbeError as e:
                     self.diags.error(ap.loc, str(e))
                     continue
-                specs.append(ap.probe)
+                if self.expand is not None and ap.probe.wildcard:
+                    found = self.expand(ap.probe)
+                    if not found:
+                        self.diags.error(ap.loc, f"No probes matched: {ap.raw}")
+                    specs.extend(found)
+                else:
+                    specs.append(ap.probe)
             self.probes.append(ProbeInfo(pr, specs))
         self.diags.check()
         for final in (False, True):
@@ -170,7 +196,10 @@ class Semantic:
             if s.decl_type is not None:
                 self.cur.variables[s.var.name] = self.typespec(s.decl_type)
         elif isinstance(s, ast.If):
-            self.expr(s.cond)
+            ct = self.expr(s.cond)
+            if ct.kind not in ("int", "pointer", "none") and not ct.is_aggregate:
+                # bpftrace 0.17 reports this one without a location
+                self.err(Loc(1, 1, 1, 1), f"Invalid condition in if(): {ct.kind}")
             self.block(s.then)
             self.block(s.orelse)
         elif isinstance(s, ast.Unroll):
@@ -205,8 +234,8 @@ class Semantic:
                 self.err(s.map.loc, f"Undefined map: {s.map.name}")
                 kt = T.tuple_of([T.INT64, T.INT64])
             else:
-                key = (info.keys[0] if len(info.keys or []) == 1
-                       else T.tuple_of(info.keys or []))
+                ks = info.keys or []
+                key = ks[0] if len(ks) == 1 else T.tuple_of(ks)
                 val = info.value if not info.value.is_aggregate else T.INT64
                 kt = T.tuple_of([key, val])
             assert self.cur is not None
@@ -235,8 +264,16 @@ class Semantic:
                 return 0
         return None
 
-    def typespec(self, ts: ast.TypeSpec) -> T.Type:
-        if ts.pointer or ts.name.startswith(("struct ", "union ")):
+    def typespec(self, ts: ast.TypeSpec, loc: Loc | None = None) -> T.Type:
+        if ts.name in ("bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16",
+                       "int32", "int64") and ts.pointer:
+            return T.Type("int", 8, False)
+        if ts.pointer or ts.name.startswith(("struct ", "union ")) or ts.name not in _KNOWN:
+            from .btftypes import struct_id
+
+            btf = self.btf
+            if btf is None or struct_id(btf, ts.name) is None:
+                self.err(loc, f"Unknown struct/union: '{ts.name}'")
             return T.Type("pointer" if ts.pointer else "record", 8, False, (), ts.name)
         if ts.name in ("string",):
             return T.string(ts.size or T.STRLEN)
@@ -276,19 +313,32 @@ class Semantic:
             vt = self.expr(e)
             if e.name == "lhist" and len(e.args) == 4:
                 vals = [self._const(a) for a in e.args[1:]]
-                if all(v is not None for v in vals):
-                    lo, hi, step = (int(v or 0) for v in vals)
-                    if step <= 0:
-                        self.err(e.loc, "lhist() step must be >= 1")
-                    elif hi <= lo:
-                        self.err(e.loc, "lhist() max must be greater than min")
-                    info.lhist = (lo, hi, max(step, 1))
+                bad = next((a for a, v in zip(e.args[1:], vals, strict=True) if v is None), None)
+                if bad is not None:
+                    have = ("none" if isinstance(bad, ast.Variable) and self.cur is not None
+                            and bad.name not in self.cur.variables
+                            else (bad.type.category if bad.type else "none"))
+                    self.err(e.loc, f"lhist() expects a integer literal ({have} provided)")
                 else:
-                    self.err(e.loc, "lhist() expects integer literals for min, max, step")
+                    lo, hi, step = (int(v or 0) for v in vals)
+                    if step < 1:
+                        self.err(e.loc, f"lhist() step must be >= 1 ({step} provided)")
+                    elif lo < 0:
+                        self.err(e.loc, f"lhist() min must be non-negative (provided min {lo})")
+                    else:
+                        if lo > hi:
+                            self.err(e.loc, "lhist() min must be less than max (provided min "
+                                            f"{lo} and max {hi})")
+                        if hi - lo < step:
+                            self.err(e.loc, "lhist() step is too large for the given range "
+                                            f"(provided step {step} for range {hi - lo})")
+                    info.lhist = (lo, hi, max(step, 1))
             if e.name == "hist" and len(e.args) == 2:
                 info.hist_bits = self._const(e.args[1]) or 0
         else:
             vt = self.expr(e)
+            if vt.kind in ("count", "sum", "min", "max"):
+                vt = T.INT64
             if s.op is not None:
                 if vt.kind != "int":
                     self.err(s.loc, f"Type mismatch for {s.map.name}: cannot use '{s.op}=' "
@@ -298,6 +348,10 @@ class Semantic:
                 self.err(e.loc, f"{_call_name(e)}() should not be used in an assignment or "
                                 "as a map key")
                 return
+        if (info.value is not None and info.value.kind == "tuple" and vt.kind == "tuple"
+                and not T.compatible(info.value, vt)):
+            self.err(s.op_loc or s.loc, f"Tuple type mismatch: {info.value} != {vt}.")
+            return
         self._set_map_value(s.map, info, vt, s.map.loc)
         s.map.type = info.value
 
@@ -320,8 +374,7 @@ class Semantic:
                                  "or as a map key")
             return
         if vt.is_aggregate:
-            self.err(s.loc, f"Value '{_call_name(s.expr)}' cannot be assigned to a variable.")
-            return
+            vt = T.INT64 if vt.kind not in ("avg", "stats", "hist", "lhist") else vt
         cur = self.cur.variables.get(s.var.name)
         if s.op is not None:
             if cur is None:
@@ -370,8 +423,7 @@ class Semantic:
                 self.err(e.loc, f"Undefined map: {e.name}")
                 return T.INT64
             self.check_keys(e, keys, e.loc)
-            v = info.value
-            return T.INT64 if v.is_aggregate else v
+            return info.value  # an aggregate stays one (bpftrace 0.17 rejects arithmetic)
         if isinstance(e, ast.Variable):
             assert self.cur is not None
             vt = self.cur.variables.get(e.name)
@@ -394,7 +446,9 @@ class Semantic:
                 e.expr.type = T.INT64
                 return T.INT64
             if t.kind not in ("int", "pointer"):
-                self.err(e.loc, f"Invalid type for unary operator '{e.op}': {t}")
+                loc = e.loc if e.postfix or e.op_loc is None else e.op_loc
+                self.err(loc, f"The {e.op} operator can not be used on expressions of type "
+                              f"'{t}'")
             return T.INT64 if e.op != "!" else T.UINT64
         if isinstance(e, ast.Ternary):
             self.expr(e.cond)
@@ -423,10 +477,22 @@ class Semantic:
             return T.INT64
         if isinstance(e, ast.Cast):
             self.expr(e.expr)
-            return self.typespec(e.to)
+            return self.typespec(e.to, e.type_loc or e.loc)
         if isinstance(e, ast.Sizeof | ast.Offsetof):
             if isinstance(e.of, ast.Expr):
                 self.expr(e.of)
+            elif e.of.name.startswith(("struct ", "union ")) and not e.of.pointer:
+                self.typespec(e.of, e.loc)
+                if isinstance(e, ast.Offsetof) and self.btf is not None:
+                    from .btftypes import member
+
+                    name = e.of.name
+                    for f in e.fields:
+                        m = member(self.btf, name, f)
+                        if m is None:
+                            self.err(e.loc, f"'{name}' has no field named '{f}'")
+                            break
+                        name = m[0].name
             return T.UINT64
         if isinstance(e, ast.Call):
             return self.call(e)
@@ -439,10 +505,12 @@ class Semantic:
     def builtin(self, e: ast.Builtin) -> T.Type:
         if e.name == "args":
             assert self.cur is not None
-            kinds = {s.provider for s in self.cur.specs}
-            if not kinds & {"tracepoint", "fentry", "fexit", "rawtracepoint", "uprobe"}:
-                self.err(e.loc, "The args builtin can only be used with tracepoint/fentry/"
-                                "uprobe probes")
+            bad = [s.provider for s in self.cur.specs
+                   if s.provider not in ("tracepoint", "fentry", "fexit", "uprobe")]
+            if bad:
+                used = "special" if bad[0] in ("BEGIN", "END") else bad[0]
+                self.err(e.loc, "The args builtin can only be used with tracepoint/kfunc/uprobe"
+                                f"probes ({used} used here)")
             return T.Type("record", 8, False, (), "args")
         if e.name in ("retval",):
             assert self.cur is not None
@@ -450,6 +518,8 @@ class Semantic:
             if not kinds & {"kretprobe", "uretprobe", "fexit"}:
                 self.err(e.loc, "The retval builtin can only be used with 'kretprobe' and "
                                 "'uretprobe' and 'kfunc' probes")
+        if e.name == "curtask" and self.btf is not None:
+            return T.Type("pointer", 8, False, (), "struct task_struct")
         return BUILTIN_TYPES[e.name]
 
     def field_access(self, e: ast.FieldAccess) -> T.Type:
@@ -464,6 +534,17 @@ class Semantic:
                     return tp_field_type(f)
             self.err(e.loc, f"Can't find a field {e.field}")
             return T.INT64
+        if t.kind in ("record", "pointer") and self.btf is not None:
+            from .btftypes import member
+
+            m = member(self.btf, t.name, e.field)
+            if m is None:
+                self.err(e.loc, f"Struct/union of type '{t.name}' does not contain a field "
+                                f"named '{e.field}'")
+                return T.INT64
+            if m[2]:
+                self.err(e.loc, f"bitfield '{e.field}' is not supported by pybpf yet")
+            return m[0]
         if t.kind in ("record", "pointer"):
             return T.INT64
         self.err(e.loc, f"Can not access field '{e.field}' on expression of type '{t}'")
@@ -471,10 +552,11 @@ class Semantic:
 
     def binop(self, e: ast.Binop) -> T.Type:
         lt, rt = self.expr(e.left), self.expr(e.right)
-        if lt.kind == "string" and rt.kind == "string":
+        if (lt.kind == "string" and rt.kind == "string") or (
+                lt.kind == "tuple" and rt.kind == "tuple" and T.compatible(lt, rt)):
             if e.op not in ("==", "!="):
-                self.err(e.loc, f"The {e.op} operator can not be used on expressions of "
-                                f"types {lt}, {rt}")
+                self.err(e.op_loc or e.loc, f"The {e.op} operator can not be used on "
+                                            f"expressions of types {lt}, {rt}")
             return T.UINT64
         if not (lt.is_int or lt.kind == "probe") or not (rt.is_int or rt.kind == "probe"):
             self.err(e.loc, f"Type mismatch for '{e.op}': comparing '{lt}' with '{rt}'")
@@ -510,12 +592,19 @@ class Semantic:
                                 f"({arg_types[0].category} provided)")
             return T.Type(name, T.storage_size(T.Type(name)))
         if name == "str":
-            n = self._const(e.args[1]) if n == 2 else None
             if arg_types and arg_types[0].kind not in ("int", "pointer"):
                 self.err(e.loc, "str() expects an integer or a pointer type as first "
                                 f"argument ({arg_types[0]} provided)")
                 return T.string(T.STRLEN)
-            return T.string(min(n or T.STRLEN, T.STRLEN) if n else T.STRLEN)
+            limit = self._const(e.args[1]) if n == 2 else None
+            return T.string(min(limit, T.STRLEN) if limit else T.STRLEN)
+        if name == "signal" and self.cur is not None:
+            for sp in self.cur.specs:
+                if sp.provider in ("BEGIN", "END"):
+                    self.err(e.loc, f'signal can not be used with "{sp.provider}" probes')
+        if name == "time" and e.args and not isinstance(e.args[0], ast.String):
+            self.err(e.loc, f"time() expects a string literal ({arg_types[0].category} "
+                            "provided)")
         if name in ("exit", "time", "signal", "override", "unwatch"):
             return T.NONE
         if name in ("ksym", "usym"):
@@ -531,29 +620,30 @@ class Semantic:
         return T.UINT64
 
     def map_call(self, e: ast.Call) -> T.Type:
+        # bpftrace reports these calls' errors without the closing parenthesis
+        call_loc = Loc(e.loc.line, e.loc.col, e.loc.end_line, max(e.loc.end_col - 1, e.loc.col))
         m = e.args[0]
         if not isinstance(m, ast.Map):
             for a in e.args:
                 self.expr(a)
             if e.name in ("delete", "clear", "zero", "has_key", "len"):
-                self.err(e.loc, f"{e.name}() expects a map argument")
+                self.err(e.loc, f"{e.name}() expects a map to be provided")
             return T.NONE
         info = self.maps.get(m.name)
         if info is None or info.value is None:
-            loc = Loc(e.loc.line, e.loc.col, e.loc.end_line, max(e.loc.end_col - 1, e.loc.col))
-            self.err(loc, f"Undefined map: {m.name}")
+            self.err(call_loc, f"Undefined map: {m.name}")
             for a in e.args[1:]:
                 self.expr(a)
             return T.NONE if e.name not in ("has_key", "len") else T.UINT64
         keys = self.map_keys(m)
         if e.name == "has_key" and len(e.args) == 2:
             keys = self.map_keys(ast.Map(e.args[1].loc, m.name, [e.args[1]]))
-            self.check_keys(m, keys, e.loc)
+            self.check_keys(m, keys, call_loc)
         elif e.name == "delete" and len(e.args) == 2:
             keys = self.map_keys(ast.Map(e.args[1].loc, m.name, [e.args[1]]))
-            self.check_keys(m, keys, e.loc)
+            self.check_keys(m, keys, call_loc)
         elif e.name == "delete":
-            self.check_keys(m, keys, e.loc)
+            self.check_keys(m, keys, call_loc)
         elif m.keys:
             self.err(e.loc, f"The map passed to {e.name}() should not be indexed by a key")
         m.type = info.value
@@ -604,7 +694,22 @@ def tp_field_type(f: Any) -> T.Type:
     ctype = f.type.replace("const ", "")
     if "*" in ctype:
         return T.Type("int", 8, False)
-    return T.Type("int", f.size if f.size in (1, 2, 4, 8) else 8, f.signed)
+    return T.Type("int", f.size if f.size in (1, 2, 4, 8) else 8, field_signed(f))
+
+
+_SIGNED_C = {"int", "long", "short", "long long", "char", "signed char", "s8", "s16", "s32",
+             "s64", "signed", "signed int", "long int", "pid_t", "ssize_t", "loff_t", "off_t"}
+
+
+def field_signed(f: Any) -> bool:
+    """Signedness from the C type name (bpftrace reads ``int dfd; size:8; signed:0`` as
+    a signed 64-bit value), falling back to the format's ``signed`` flag."""
+    ctype = f.type.replace("const ", "").replace("volatile ", "").strip()
+    if ctype.startswith("unsigned") or ctype in ("u8", "u16", "u32", "u64", "bool"):
+        return False
+    if ctype in _SIGNED_C:
+        return True
+    return bool(f.signed)
 
 
 def _call_name(e: ast.Expr) -> str:

@@ -11,7 +11,8 @@ from ..errors import BadInput
 from ..spec import MapSpec, ProgramSpec, SourceLoc
 from ..uapi import ProgType
 from . import cfg as cfgmod
-from .analyze import Analyzer, Reject
+from .analyze import Analyzer
+from .base import Reject
 from .report import Verdict, VerifierReport, insn_text
 from .state import T, fmt_reg
 

@@ -14,13 +14,13 @@ from .state import Reg, empty, sync
 from .tnum import M32
 
 # comparison -> its negation
-NEGATE = {
+NEGATE: dict[int, int] = {
     Jmp.JEQ: Jmp.JNE, Jmp.JNE: Jmp.JEQ, Jmp.JGT: Jmp.JLE, Jmp.JLE: Jmp.JGT,
     Jmp.JGE: Jmp.JLT, Jmp.JLT: Jmp.JGE, Jmp.JSGT: Jmp.JSLE, Jmp.JSLE: Jmp.JSGT,
     Jmp.JSGE: Jmp.JSLT, Jmp.JSLT: Jmp.JSGE,
 }
 # comparison with its operands swapped
-SWAP = {
+SWAP: dict[int, int] = {
     Jmp.JEQ: Jmp.JEQ, Jmp.JNE: Jmp.JNE, Jmp.JGT: Jmp.JLT, Jmp.JLT: Jmp.JGT,
     Jmp.JGE: Jmp.JLE, Jmp.JLE: Jmp.JGE, Jmp.JSGT: Jmp.JSLT, Jmp.JSLT: Jmp.JSGT,
     Jmp.JSGE: Jmp.JSLE, Jmp.JSLE: Jmp.JSGE, Jmp.JSET: Jmp.JSET,

@@ -22,6 +22,7 @@ MAPS = (
     MapSpec("rp_hash", MapType.HASH, 4, 8, 16,
             contents=[(k.to_bytes(4, "little"), bytes(8)) for k in range(6)]),
     MapSpec("rp_array", MapType.ARRAY, 4, 16, 4),
+    MapSpec("rp_events", MapType.RINGBUF, 0, 0, 4096),
 )
 _SIZES = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW}
 
@@ -76,6 +77,7 @@ class _Gen:
         self.r = random.Random(seed)
         self.risk = risk
         self.out: list[Insn] = []
+        self.calls: list[int] = []
 
     def bad(self) -> bool:
         return self.r.random() < self.risk
@@ -182,6 +184,61 @@ class _Gen:
         self.emit(_jmp(op, d, 1, self.r.randint(-20, 20)))
         self.alu()
 
+    def bounded_index(self) -> None:
+        """A value read from a map, bounded by a comparison, used as an offset."""
+        self.emit(_st(4, 10, -4, self.r.randint(0, 3)))
+        self.emit(_alu(Alu.MOV, 2, src=10), _alu(Alu.ADD, 2, -4))
+        self.emit(*lddw(1, 1, PseudoSrc.MAP_FD), _call("map_lookup_elem"))
+        limit = self.r.choice((8, 9, 12, 15)) if not self.bad() else 16
+        op, w = self.r.choice(((Jmp.JGT, False), (Jmp.JGE, False), (Jmp.JSGT, False),
+                               (Jmp.JGT, True)))
+        size = self.r.choice((1, 2, 4, 8))
+        body = [_ldx(4, 3, 0, 0)]
+        if op == Jmp.JSGT and not self.bad():
+            body.append(_jmp(Jmp.JSLT, 3, 0, 0))  # patched below
+        body.append(Insn((Class.JMP32 if w else Class.JMP) | op | Source.K, 3, 0, 0,
+                         limit - size + (1 if op == Jmp.JGE else 0)))
+        body += [_alu(Alu.ADD, 0, src=3), _ldx(size, 4, 0, 0)]
+        n = len(body)
+        body = [Insn(b.opcode, b.dst, b.src, n - i - 1, b.imm)
+                if b.cls in (Class.JMP, Class.JMP32) else b for i, b in enumerate(body)]
+        self.emit(_jmp(Jmp.JEQ, 0, n), *body)
+        self.reinit()
+
+    def ringbuf(self) -> None:
+        size = self.r.choice((8, 16))
+        self.emit(*lddw(1, 2, PseudoSrc.MAP_FD), _alu(Alu.MOV, 2, size), _alu(Alu.MOV, 3, 0))
+        self.emit(_call("ringbuf_reserve"))
+        off = self.r.randint(0, size - 8) if not self.bad() else size - 4
+        done = "ringbuf_discard" if self.r.random() < 0.5 else "ringbuf_submit"
+        tail = [_st(8, 0, off, 1), _alu(Alu.MOV, 1, src=0), _alu(Alu.MOV, 2, 0), _call(done)]
+        if self.bad():
+            tail = tail[:1]  # leaks the record
+        self.emit(_jmp(Jmp.JEQ, 0, len(tail)), *tail)
+        self.reinit()
+
+    def spill(self) -> None:
+        """Spill a pointer to the stack and use it after filling it back."""
+        off = -8 * self.r.randint(3, 8)
+        src = self.r.choice((6, 7))
+        self.emit(_stx(8, 10, src, off))
+        size = 8 if not self.bad() else 4
+        self.emit(_ldx(size, 9, 10, off))
+        if src == 6:
+            self.emit(_ldx(4, 3, 9, self.r.choice((12, 16)) if not self.bad() else 20))
+
+    def ctx_read(self) -> None:
+        off = self.r.choice((12, 16)) if not self.bad() else self.r.choice((20, 2, 24))
+        self.emit(_ldx(4, self.scratch(), 6, off))
+
+    def subcall(self) -> None:
+        """Call a local function (emitted after the main exit) with a stack pointer."""
+        self.emit(_st(8, 10, -16, 5))
+        self.emit(_alu(Alu.MOV, 1, src=10), _alu(Alu.ADD, 1, -16))
+        self.calls.append(len(self.out))
+        self.emit(Insn(Class.JMP | Jmp.CALL, 0, CallSrc.LOCAL, 0, 0))
+        self.reinit()
+
     def build(self, n: int) -> list[Insn]:
         self.emit(_alu(Alu.MOV, 6, src=1))
         self.emit(_ldx(4, 7, 1, 0), _ldx(4, 8, 1, 4))
@@ -189,11 +246,19 @@ class _Gen:
             if not self.bad():
                 self.emit(_alu(Alu.MOV, reg, self.r.randint(-5, 5)))
         kinds = (self.alu, self.stack, self.lookup, self.packet, self.loop, self.helper,
-                 self.branch)
-        weights = (4, 3, 2, 2, 1, 1, 2)
+                 self.branch, self.bounded_index, self.ringbuf, self.spill, self.ctx_read,
+                 self.subcall)
+        weights = (4, 3, 2, 2, 1, 1, 2, 1, 1, 1, 1, 1)
         for _ in range(n):
             self.r.choices(kinds, weights)[0]()
         self.emit(_alu(Alu.MOV, 0, self.r.choice((1, 2))), EXIT)
+        if self.calls:
+            entry = len(self.out)
+            for at in self.calls:
+                self.out[at] = Insn(Class.JMP | Jmp.CALL, 0, CallSrc.LOCAL, 0, entry - at - 1)
+            off = self.r.choice((0, 8)) if not self.bad() else 16
+            self.emit(_ldx(8, 0, 1, off) if off < 16 else _ldx(8, 0, 1, -off))
+            self.emit(_alu(Alu.AND, 0, 1), EXIT)
         return self.out
 
 

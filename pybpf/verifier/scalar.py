@@ -87,6 +87,12 @@ def _fits(v: int) -> bool:
 
 def alu(op: int, is64: bool, a: Reg, b: Reg, off: int = 0, src: int = -1) -> Reg:
     """Abstract ``a op b`` for scalars ``a`` and ``b``."""
+    if op in (Alu.DIV, Alu.MOD):
+        # Like the kernel: no range tracking through division, even of constants, and
+        # (as it returns before zero-extending) not even a 32-bit bound for div32/mod32.
+        return unknown(src)
+    if op in (Alu.LSH, Alu.RSH, Alu.ARSH) and not (cast32(b) if not is64 else b).is_const:
+        return unknown(src)  # the kernel tracks shifts by a constant only
     if a.is_const and b.is_const:
         return const(eval_alu(op, is64, a.const, b.const, off), src)
     if not is64:

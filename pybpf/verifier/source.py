@@ -2,6 +2,7 @@
 
 An assembly file may declare, in ``;`` comments before or among its lines::
 
+    ; rule: null_check                  the rule a corpus program exercises
     ; type: xdp                         program type (see ``prog_type_of``)
     ; map: counts hash 4 8 16           name, type, key size, value size, max entries
     ; map: locked array 4 16 1 spin_lock=0 flags=0
@@ -23,7 +24,8 @@ from ..errors import BadInput
 from ..spec import MapSpec, ProgramSpec
 from ..uapi import MapType, ProgType
 
-_DIRECTIVE = re.compile(r"^\s*;\s*(type|map|verdict|error|kernel|license|strict|budget)\s*:\s*(.*)$")
+_DIRECTIVE = re.compile(
+    r"^\s*;\s*(type|map|verdict|error|kernel|license|strict|budget|rule)\s*:\s*(.*)$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Program:
     kernel: str | None = None
     strict: bool = True
     budget: int | None = None
+    rule: str = ""
 
 
 def load_text(text: str, filename: str, prog_type: str | None = None) -> Program:
@@ -55,6 +58,7 @@ def load_text(text: str, filename: str, prog_type: str | None = None) -> Program
     lic = "GPL"
     strict = True
     budget: int | None = None
+    rule = ""
     for n, line in enumerate(text.splitlines(), 1):
         m = _DIRECTIVE.match(line)
         if not m:
@@ -74,6 +78,8 @@ def load_text(text: str, filename: str, prog_type: str | None = None) -> Program
             errors.append(val)
         elif key == "license":
             lic = val
+        elif key == "rule":
+            rule = val
         elif key == "budget":
             budget = int(val, 0)
         elif key == "strict":
@@ -83,7 +89,7 @@ def load_text(text: str, filename: str, prog_type: str | None = None) -> Program
     asm = assemble_program(text, filename)
     spec = ProgramSpec(Path(filename).stem, ptype or ProgType.SOCKET_FILTER, asm.insns,
                        license=lic, map_refs=asm.map_refs, source_map=asm.source_map)
-    return Program(spec, maps, verdict, errors, kernel, strict, budget)
+    return Program(spec, maps, verdict, errors, kernel, strict, budget, rule)
 
 
 def load_file(path: str | Path, prog_type: str | None = None) -> Program:

@@ -1,4 +1,5 @@
 ; atomic_ctx_bad: rejected program
+; rule: atomic
 ; type: xdp
 ; verdict: reject
 ; error: atomic operations work only on stack and map values

@@ -1,4 +1,5 @@
 ; atomic_stack_ok: accepted program
+; rule: atomic
 ; type: xdp
 ; verdict: accept
 r1 = 0

@@ -1,4 +1,5 @@
 ; bpf_loop_ctx_bad: rejected program
+; rule: bpf_loop
 ; type: xdp
 ; verdict: reject
 ; error: is a number

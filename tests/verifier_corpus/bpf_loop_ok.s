@@ -1,4 +1,5 @@
 ; bpf_loop_ok: accepted program
+; rule: bpf_loop
 ; type: xdp
 ; verdict: accept
 ; kernel: reject

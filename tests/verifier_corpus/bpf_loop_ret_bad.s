@@ -1,4 +1,5 @@
 ; bpf_loop_ret_bad: rejected program
+; rule: bpf_loop
 ; type: xdp
 ; verdict: reject
 ; error: must return 0 or 1

@@ -1,4 +1,5 @@
 ; call_callee_saved_ok: accepted program
+; rule: call_clobber
 ; type: xdp
 ; verdict: accept
 r6 = 3

@@ -1,4 +1,5 @@
 ; call_caller_stack_ok: accepted program
+; rule: call_stack_pointer
 ; type: xdp
 ; verdict: accept
 r1 = 0

@@ -1,4 +1,5 @@
 ; call_clobber_bad: rejected program
+; rule: call_clobber
 ; type: xdp
 ; verdict: reject
 ; error: r1 is read before

@@ -1,4 +1,5 @@
 ; call_depth_ok: accepted program
+; rule: call_depth
 ; type: xdp
 ; verdict: accept
 call f1

@@ -1,4 +1,5 @@
 ; call_ok: accepted program
+; rule: call_clobber
 ; type: xdp
 ; verdict: accept
 r1 = 3

@@ -1,4 +1,5 @@
 ; call_recursive_bad: rejected program
+; rule: call_depth
 ; type: xdp
 ; verdict: reject
 ; error: too deep

@@ -1,4 +1,5 @@
 ; call_return_stack_bad: rejected program
+; rule: call_stack_pointer
 ; type: xdp
 ; verdict: reject
 ; error: own stack

@@ -1,4 +1,5 @@
 ; call_stack_size_bad: rejected program
+; rule: call_stack_size
 ; type: xdp
 ; verdict: reject
 ; error: at most 512 are allowed

@@ -1,4 +1,5 @@
 ; call_stack_size_ok: accepted program
+; rule: call_stack_size
 ; type: xdp
 ; verdict: accept
 r1 = 0

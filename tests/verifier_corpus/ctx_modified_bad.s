@@ -1,4 +1,5 @@
 ; ctx_modified_bad: rejected program
+; rule: ctx_modified
 ; type: xdp
 ; verdict: reject
 ; error: context pointer was moved

@@ -1,4 +1,5 @@
 ; ctx_skb_bad: rejected program
+; rule: ctx_skb
 ; type: socket
 ; verdict: reject
 ; error: cannot access packet data

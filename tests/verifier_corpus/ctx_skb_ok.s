@@ -1,4 +1,5 @@
 ; ctx_skb_ok: accepted program
+; rule: ctx_skb
 ; type: socket
 ; verdict: accept
 r0 = *(u32 *)(r1 + 0)

@@ -1,4 +1,5 @@
 ; ctx_skb_readonly_bad: rejected program
+; rule: ctx_skb_write
 ; type: socket
 ; verdict: reject
 ; error: read-only

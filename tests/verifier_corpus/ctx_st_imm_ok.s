@@ -1,4 +1,5 @@
 ; ctx_st_imm_ok: accepted program
+; rule: ctx_skb_write
 ; type: socket
 ; verdict: accept
 *(u32 *)(r1 + 48) = 3

@@ -1,4 +1,5 @@
 ; ctx_xdp_size_bad: rejected program
+; rule: ctx_xdp
 ; type: xdp
 ; verdict: reject
 ; error: whole 32-bit words

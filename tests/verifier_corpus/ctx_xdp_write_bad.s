@@ -1,4 +1,5 @@
 ; ctx_xdp_write_bad: rejected program
+; rule: ctx_xdp
 ; type: xdp
 ; verdict: reject
 ; error: struct xdp_md is read-only

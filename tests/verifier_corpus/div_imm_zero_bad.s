@@ -1,4 +1,5 @@
 ; div_imm_zero_bad: rejected program
+; rule: division
 ; type: xdp
 ; verdict: reject
 ; error: division by the constant zero

@@ -1,4 +1,5 @@
 ; div_reg_zero_ok: accepted program
+; rule: division
 ; type: xdp
 ; verdict: accept
 call bpf_get_prandom_u32

@@ -1,4 +1,5 @@
 ; exit_r0_ok: accepted program
+; rule: exit_r0
 ; type: xdp
 ; verdict: accept
 r0 = 2

@@ -1,4 +1,5 @@
 ; fall_off_bad: rejected program
+; rule: fall_off
 ; type: xdp
 ; verdict: reject
 ; error: fall off its end

@@ -1,4 +1,5 @@
 ; fall_off_ok: accepted program
+; rule: fall_off
 ; type: xdp
 ; verdict: accept
 r0 = 0

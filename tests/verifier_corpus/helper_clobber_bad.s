@@ -1,4 +1,5 @@
 ; helper_clobber_bad: rejected program
+; rule: helper_clobber
 ; type: xdp
 ; verdict: reject
 ; error: r1 is read before any value

@@ -1,4 +1,5 @@
 ; helper_ctx_arg_bad: rejected program
+; rule: helper_ctx_arg
 ; type: xdp
 ; map: progs prog_array 4 4 4
 ; verdict: reject

@@ -1,4 +1,5 @@
 ; helper_mem_oob_bad: rejected program
+; rule: helper_size
 ; type: kprobe
 ; verdict: reject
 ; error: outside the 512-byte stack

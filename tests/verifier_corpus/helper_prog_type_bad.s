@@ -1,4 +1,5 @@
 ; helper_prog_type_bad: rejected program
+; rule: helper_prog_type
 ; type: xdp
 ; verdict: reject
 ; error: cannot call bpf_get_stack

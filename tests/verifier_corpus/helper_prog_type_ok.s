@@ -1,4 +1,5 @@
 ; helper_prog_type_ok: accepted program
+; rule: helper_prog_type
 ; type: kprobe
 ; verdict: accept
 r2 = r10

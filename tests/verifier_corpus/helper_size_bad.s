@@ -1,4 +1,5 @@
 ; helper_size_bad: rejected program
+; rule: helper_size
 ; type: kprobe
 ; verdict: reject
 ; error: size passed to bpf_probe_read_kernel

@@ -1,4 +1,5 @@
 ; helper_size_ok: accepted program
+; rule: helper_size
 ; type: kprobe
 ; verdict: accept
 call bpf_get_prandom_u32

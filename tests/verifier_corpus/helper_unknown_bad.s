@@ -1,4 +1,5 @@
 ; helper_unknown_bad: rejected program
+; rule: helper_known
 ; type: xdp
 ; verdict: reject
 ; error: no such helper

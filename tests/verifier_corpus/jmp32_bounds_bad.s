@@ -1,4 +1,5 @@
 ; jmp32_bounds_bad: rejected program
+; rule: jmp32_bounds
 ; type: xdp
 ; map: vals array 4 16 4
 ; verdict: reject

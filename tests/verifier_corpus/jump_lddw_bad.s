@@ -1,4 +1,5 @@
 ; jump_lddw_bad: rejected program
+; rule: jump_lddw
 ; type: xdp
 ; verdict: reject
 ; error: middle of the 64-bit load

@@ -1,4 +1,5 @@
 ; jump_lddw_ok: accepted program
+; rule: jump_lddw
 ; type: xdp
 ; verdict: accept
 r0 = 0

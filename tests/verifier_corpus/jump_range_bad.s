@@ -1,4 +1,5 @@
 ; jump_range_bad: rejected program
+; rule: jump_range
 ; type: xdp
 ; verdict: reject
 ; error: outside the program

@@ -1,4 +1,5 @@
 ; jump_range_ok: accepted program
+; rule: jump_range
 ; type: xdp
 ; verdict: accept
 if r1 == 0 goto +2

@@ -1,4 +1,5 @@
 ; ld_abs_bad: rejected program
+; rule: ld_abs
 ; type: xdp
 ; verdict: reject
 ; error: not allowed for this program type

@@ -1,4 +1,5 @@
 ; ld_abs_ok: accepted program
+; rule: ld_abs
 ; type: socket
 ; verdict: accept
 r6 = r1

@@ -1,4 +1,5 @@
 ; loop_bounded_ok: accepted program
+; rule: loop
 ; type: xdp
 ; verdict: accept
 r1 = 0

@@ -1,4 +1,5 @@
 ; loop_infinite_bad: rejected program
+; rule: loop
 ; type: xdp
 ; verdict: reject
 ; error: infinite loop

@@ -1,4 +1,5 @@
 ; loop_unbounded_bad: rejected program
+; rule: loop
 ; type: xdp
 ; verdict: reject
 ; error: too complex

@@ -1,4 +1,5 @@
 ; map_arg_type_bad: rejected program
+; rule: map_helper_args
 ; type: xdp
 ; verdict: reject
 ; error: must be a map

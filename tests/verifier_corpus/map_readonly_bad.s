@@ -1,4 +1,5 @@
 ; map_readonly_bad: rejected program
+; rule: map_readonly
 ; type: xdp
 ; map: ro array 4 8 1 flags=0x80
 ; verdict: reject

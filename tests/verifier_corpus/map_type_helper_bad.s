@@ -1,4 +1,5 @@
 ; map_type_helper_bad: rejected program
+; rule: map_helper_args
 ; type: xdp
 ; map: counts hash 4 8 16
 ; verdict: reject

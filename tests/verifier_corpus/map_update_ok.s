@@ -1,4 +1,5 @@
 ; map_update_ok: accepted program
+; rule: map_helper_args
 ; type: xdp
 ; map: counts hash 4 8 16
 ; verdict: accept

@@ -1,4 +1,5 @@
 ; map_value_bounds_bad: rejected program
+; rule: map_value_bounds
 ; type: xdp
 ; map: counts hash 4 8 16
 ; verdict: reject

@@ -1,4 +1,5 @@
 ; map_value_direct_bad: rejected program
+; rule: map_value_direct
 ; type: xdp
 ; map: vals array 4 16 4
 ; verdict: reject

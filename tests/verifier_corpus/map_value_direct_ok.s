@@ -1,4 +1,5 @@
 ; map_value_direct_ok: accepted program
+; rule: map_value_direct
 ; type: xdp
 ; map: cfg array 4 16 1
 ; verdict: accept

@@ -1,4 +1,5 @@
 ; map_value_var_bad: rejected program
+; rule: map_value_var
 ; type: xdp
 ; map: vals array 4 16 4
 ; verdict: reject

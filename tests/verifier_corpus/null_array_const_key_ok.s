@@ -1,4 +1,5 @@
 ; null_array_const_key_ok: accepted program
+; rule: null_check
 ; type: xdp
 ; map: vals array 4 16 4
 ; verdict: accept

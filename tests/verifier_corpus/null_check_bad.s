@@ -1,4 +1,5 @@
 ; null_check_bad: rejected program
+; rule: null_check
 ; type: xdp
 ; map: counts hash 4 8 16
 ; verdict: reject

@@ -1,4 +1,5 @@
 ; pkt_adjust_bad: rejected program
+; rule: pkt_bounds
 ; type: xdp
 ; verdict: reject
 ; error: is a number

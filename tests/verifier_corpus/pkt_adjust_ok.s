@@ -1,4 +1,5 @@
 ; pkt_adjust_ok: accepted program
+; rule: pkt_bounds
 ; type: xdp
 ; verdict: accept
 r2 = *(u32 *)(r1 + 0)

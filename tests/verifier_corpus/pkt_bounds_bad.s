@@ -1,4 +1,5 @@
 ; pkt_bounds_bad: rejected program
+; rule: pkt_bounds
 ; type: xdp
 ; verdict: reject
 ; error: outside the 14 bytes proven in bounds

@@ -1,4 +1,5 @@
 ; pkt_end_arith_bad: rejected program
+; rule: pkt_bounds
 ; type: xdp
 ; verdict: reject
 ; error: arithmetic on pkt_end

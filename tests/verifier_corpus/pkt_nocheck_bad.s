@@ -1,4 +1,5 @@
 ; pkt_nocheck_bad: rejected program
+; rule: pkt_bounds
 ; type: xdp
 ; verdict: reject
 ; error: outside the 0 bytes proven in bounds

@@ -1,4 +1,5 @@
 ; pkt_wrong_branch_bad: rejected program
+; rule: pkt_bounds
 ; type: xdp
 ; verdict: reject
 ; error: proven in bounds

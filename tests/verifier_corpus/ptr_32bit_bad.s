@@ -1,4 +1,5 @@
 ; ptr_32bit_bad: rejected program
+; rule: ptr_arith
 ; type: xdp
 ; verdict: reject
 ; error: 32-bit arithmetic on a pointer

@@ -1,4 +1,5 @@
 ; ptr_add_ptr_bad: rejected program
+; rule: ptr_arith
 ; type: xdp
 ; verdict: reject
 ; error: arithmetic between two pointers

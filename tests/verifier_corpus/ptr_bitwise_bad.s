@@ -1,4 +1,5 @@
 ; ptr_bitwise_bad: rejected program
+; rule: ptr_arith
 ; type: xdp
 ; verdict: reject
 ; error: the & operator on a pointer

@@ -1,4 +1,5 @@
 ; ptr_map_arith_bad: rejected program
+; rule: ptr_arith
 ; type: xdp
 ; map: counts hash 4 8 16
 ; verdict: reject

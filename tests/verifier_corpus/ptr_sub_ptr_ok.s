@@ -1,4 +1,5 @@
 ; ptr_sub_ptr_ok: accepted program
+; rule: ptr_arith
 ; type: xdp
 ; verdict: accept
 r2 = r10

@@ -1,4 +1,5 @@
 ; r10_readonly_bad: rejected program
+; rule: r10_readonly
 ; type: xdp
 ; verdict: reject
 ; error: r10 is the read-only frame pointer

@@ -1,4 +1,5 @@
 ; r10_readonly_ok: accepted program
+; rule: r10_readonly
 ; type: xdp
 ; verdict: accept
 r1 = r10

@@ -1,4 +1,5 @@
 ; ringbuf_leak_bad: rejected program
+; rule: ringbuf
 ; type: xdp
 ; map: events ringbuf 0 0 4096
 ; verdict: reject

@@ -1,4 +1,5 @@
 ; scalar_deref_bad: rejected program
+; rule: scalar_deref
 ; type: xdp
 ; verdict: reject
 ; error: is a number

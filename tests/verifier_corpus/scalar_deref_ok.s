@@ -1,4 +1,5 @@
 ; scalar_deref_ok: accepted program
+; rule: scalar_deref
 ; type: xdp
 ; verdict: accept
 r2 = r10

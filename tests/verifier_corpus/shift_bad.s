@@ -1,4 +1,5 @@
 ; shift_bad: rejected program
+; rule: shift
 ; type: xdp
 ; verdict: reject
 ; error: out of range

@@ -1,4 +1,5 @@
 ; shift_ok: accepted program
+; rule: shift
 ; type: xdp
 ; verdict: accept
 r0 = 1

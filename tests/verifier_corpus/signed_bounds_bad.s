@@ -1,4 +1,5 @@
 ; signed_bounds_bad: rejected program
+; rule: signed_bounds
 ; type: xdp
 ; map: vals array 4 16 4
 ; verdict: reject

@@ -1,4 +1,5 @@
 ; signed_bounds_ok: accepted program
+; rule: signed_bounds
 ; type: xdp
 ; map: vals array 4 16 4
 ; verdict: accept

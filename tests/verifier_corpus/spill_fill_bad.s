@@ -1,4 +1,5 @@
 ; spill_fill_bad: rejected program
+; rule: spill_fill
 ; type: xdp
 ; verdict: reject
 ; error: holds a spilled pointer

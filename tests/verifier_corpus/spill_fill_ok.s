@@ -1,4 +1,5 @@
 ; spill_fill_ok: accepted program
+; rule: spill_fill
 ; type: xdp
 ; verdict: accept
 *(u64 *)(r10 - 8) = r1

@@ -1,4 +1,5 @@
 ; spin_lock_call_bad: rejected program
+; rule: spin_lock
 ; type: xdp
 ; map: locked array 4 16 1 spin_lock=0
 ; verdict: reject

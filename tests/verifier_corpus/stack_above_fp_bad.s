@@ -1,4 +1,5 @@
 ; stack_above_fp_bad: rejected program
+; rule: stack_bounds
 ; type: xdp
 ; verdict: reject
 ; error: outside the 512-byte stack frame

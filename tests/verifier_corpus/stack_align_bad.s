@@ -1,4 +1,5 @@
 ; stack_align_bad: rejected program
+; rule: stack_align
 ; type: xdp
 ; verdict: reject
 ; error: misaligned stack access

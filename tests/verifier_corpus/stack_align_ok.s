@@ -1,4 +1,5 @@
 ; stack_align_ok: accepted program
+; rule: stack_align
 ; type: xdp
 ; verdict: accept
 r1 = 0

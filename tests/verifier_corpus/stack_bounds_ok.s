@@ -1,4 +1,5 @@
 ; stack_bounds_ok: accepted program
+; rule: stack_bounds
 ; type: xdp
 ; verdict: accept
 r1 = 0

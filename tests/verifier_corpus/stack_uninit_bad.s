@@ -1,4 +1,5 @@
 ; stack_uninit_bad: rejected program
+; rule: stack_uninit
 ; type: xdp
 ; verdict: reject
 ; error: uninitialized stack byte fp-8

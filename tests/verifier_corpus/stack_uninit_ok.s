@@ -1,4 +1,5 @@
 ; stack_uninit_ok: accepted program
+; rule: stack_uninit
 ; type: xdp
 ; verdict: accept
 r1 = 7

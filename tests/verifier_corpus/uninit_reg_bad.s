@@ -1,4 +1,5 @@
 ; uninit_reg_bad: rejected program
+; rule: uninit_reg
 ; type: xdp
 ; verdict: reject
 ; error: r2 is read before any value

@@ -1,4 +1,5 @@
 ; uninit_reg_ok: accepted program
+; rule: uninit_reg
 ; type: xdp
 ; verdict: accept
 r2 = 1

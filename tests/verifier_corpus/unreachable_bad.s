@@ -1,4 +1,5 @@
 ; unreachable_bad: rejected program
+; rule: unreachable
 ; type: xdp
 ; verdict: reject
 ; error: unreachable

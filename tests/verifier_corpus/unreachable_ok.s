@@ -1,4 +1,5 @@
 ; unreachable_ok: accepted program
+; rule: unreachable
 ; type: xdp
 ; verdict: accept
 r0 = 0

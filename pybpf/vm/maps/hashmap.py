@@ -46,6 +46,8 @@ class _HashBase(VmMap, Generic[E]):
 
     # -- helper-facing -------------------------------------------------
     def value_buffer(self, key: bytes, cpu: int = 0) -> bytearray | None:
+        if type(key) is not bytes:
+            key = bytes(key)
         entry = self._d.get(key)
         if entry is None:
             return None
@@ -57,7 +59,7 @@ class _HashBase(VmMap, Generic[E]):
         return self._store(bytes(key), [value], flags, cpu)
 
     def helper_delete(self, key: bytes) -> int:
-        if self._d.pop(key, None) is None:
+        if self._d.pop(bytes(key), None) is None:
             return -errno.ENOENT
         self._keys = None
         return 0

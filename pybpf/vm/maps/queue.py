@@ -119,6 +119,8 @@ class BloomFilterMap(VmMap):
         bits = self._bits
         return all(bits[p >> 3] >> (p & 7) & 1 for p in self._positions(value[:self.value_size]))
 
+    contains_value = contains  # the KernelMap spelling
+
     def peek(self, value: bytes | None = None) -> bytes | None:
         if value is None:
             return None

@@ -1,0 +1,49 @@
+"""Compile for the kernel: the compiler plus what only the live system knows.
+
+bpftrace turns ``tracepoint:syscalls:sys_enter_*`` into one attach point per
+matching tracepoint before code generation, so ``probe`` is a constant in each
+program. ``compile_script`` takes an ``expand`` hook for that; this module gives
+it one backed by tracefs (listing only the categories the glob can match).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .codegen import CompiledScript
+from .probes import ProbeSpec
+
+ListFn = Callable[[str], list[str]]
+
+
+def _tracefs_list(pattern: str) -> list[str]:
+    from ..kernel.tracefs import list_tracepoints
+
+    return list_tracepoints(pattern)
+
+
+def expander(list_tracepoints: ListFn = _tracefs_list) -> Callable[[ProbeSpec], list[ProbeSpec]]:
+    """The ``expand`` hook: a wildcard tracepoint → one ProbeSpec per match, sorted."""
+    def expand(spec: ProbeSpec) -> list[ProbeSpec]:
+        if spec.provider != "tracepoint":
+            return [spec]
+        out = []
+        for t in list_tracepoints(f"{spec.target}:{spec.func}"):
+            cat, name = t.split(":", 1)
+            out.append(ProbeSpec("tracepoint", cat, name, raw=f"tracepoint:{t}"))
+        return out
+
+    return expand
+
+
+def compile_for_kernel(source: str, filename: str = "stdin", *, unsafe: bool = False,
+                       params: list[str] | None = None,
+                       list_tracepoints: ListFn = _tracefs_list,
+                       tracepoint_format: Any = "tracefs") -> CompiledScript:
+    """``compile_script`` with wildcard tracepoints expanded; raises ``CompileError``."""
+    from .codegen import compile_script
+
+    return compile_script(source, filename, unsafe=unsafe, params=params,
+                          tracepoint_format=tracepoint_format,
+                          expand=expander(list_tracepoints))

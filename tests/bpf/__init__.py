@@ -1,0 +1,1 @@
+"""Our own clang-built BPF C programs for the object-loader tests (see build.py)."""
