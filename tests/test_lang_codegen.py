@@ -212,3 +212,13 @@ def test_struct_errors_name_the_type() -> None:
         compile_script("BEGIN { $x = (struct nosuch *)1; }", tracepoint_format=None)
     assert info.value.text.splitlines()[0] == (
         "stdin:1:14-31: ERROR: Unknown struct/union: 'struct nosuch'")
+
+
+def test_time_event_text_and_json() -> None:
+    _, out = run('BEGIN { time("%Y|"); exit(); }')
+    import time as _time
+
+    year = _time.strftime("%Y")
+    assert out.startswith(f"Attaching 1 probe...\n{year}|")
+    _, js = run('BEGIN { time("%Y\\n"); exit(); }', fmt="json")
+    assert js.splitlines()[1] == f'{{"type": "time", "data": "{year}\\n"}}'

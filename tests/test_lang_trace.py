@@ -43,7 +43,11 @@ def test_begin_printf_params_and_maps() -> None:
 
 
 @pytest.mark.kernel
-def test_tracepoint_counts_workload_opens(tmp_path: Path) -> None:
+def test_tracepoint_counts_workload_opens() -> None:
+    import tempfile
+
+    # a short directory: str() keeps 63 characters, long pytest paths would collide
+    tmp_path = Path(tempfile.mkdtemp(prefix="pbl", dir="/tmp"))
     target = tmp_path / "target.txt"
     target.write_text("x")
     work = tmp_path / "work.py"
@@ -53,8 +57,10 @@ def test_tracepoint_counts_workload_opens(tmp_path: Path) -> None:
     r = trace("-f", "json", "-c", f"{sys.executable} {work}", "-e", prog)
     assert r.returncode == 0, r.stderr
     maps = [json.loads(line) for line in r.stdout.splitlines() if line.startswith('{"type": "map')]
-    # str() reads at most 64 bytes (63 characters), as bpftrace's default strlen
-    assert maps and maps[0]["data"]["@"][str(target)[:63]] == 7
+    assert maps and maps[0]["data"]["@"][str(target)] == 7
+    import shutil
+
+    shutil.rmtree(tmp_path)
 
 
 @pytest.mark.kernel
@@ -62,3 +68,12 @@ def test_dry_run_loads_without_attaching() -> None:
     r = trace("--dry-run", "-e", "tracepoint:syscalls:sys_enter_getpid { @ = count(); }")
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""
+
+
+@pytest.mark.kernel
+def test_join_and_array_index_of_execve_argv() -> None:
+    prog = ('tracepoint:syscalls:sys_enter_execve /str(args.argv[1]) == "pybpf-join"/ '
+            '{ join(args.argv); join(args.argv, ","); printf("[%s]\\n", str(args.argv[2])); }')
+    r = trace("-c", "/bin/echo pybpf-join two", "-e", prog)
+    assert r.returncode == 0, r.stderr
+    assert "/bin/echo pybpf-join two\n/bin/echo,pybpf-join,two\n[two]\n" in r.stdout

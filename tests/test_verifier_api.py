@@ -140,3 +140,43 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["verify", str(raw), "--type", "socket"]) == 1
     assert main(["verify", str(raw), "--type", "bogus"]) == 2
     capsys.readouterr()
+
+
+def _objects() -> dict[str, str]:
+    from bpf.build import build, missing
+
+    if missing() is not None:
+        pytest.skip(f"objects: {missing()}")
+    return {n: build(n) for n in ("trace", "xdp", "uprobe", "opensnoop", "core_bad")}
+
+
+def test_clang_objects_verify_and_map_back_to_c(capsys: pytest.CaptureFixture[str]) -> None:
+    objs = _objects()
+    from pybpf.elf import load_collection_spec
+
+    for name in ("trace", "xdp", "uprobe", "opensnoop"):
+        obj = load_collection_spec(objs[name])
+        for ps in obj.programs.values():
+            v = verify(ps, maps=obj.maps)
+            assert v.accepted, f"{name}/{ps.section}: {v.errors[0]}"
+    assert main(["verify", objs["opensnoop"], "--section",
+                 "tracepoint/syscalls/sys_exit_openat"]) == 0
+    assert main(["verify", objs["opensnoop"]]) == 2  # four programs: which one?
+    assert "pick one with --section" in capsys.readouterr().err
+    assert main(["verify", objs["core_bad"]]) == 1
+    out = capsys.readouterr().out
+    assert "poisoned by a CO-RE relocation" in out and "core_bad.bpf.c:19" in out
+
+
+@pytest.mark.kernel
+def test_clang_objects_agree_with_kernel() -> None:
+    objs = _objects()
+    from pybpf.elf import load_collection_spec
+    from pybpf.verifier.oracle import kernel_verify_spec
+
+    for name in ("trace", "xdp", "uprobe", "opensnoop", "core_bad"):
+        obj = load_collection_spec(objs[name])
+        for ps in obj.programs.values():
+            ours = verify(ps, maps=obj.maps).accepted
+            k = kernel_verify_spec(ps, obj.maps)
+            assert ours == k.accepted, f"{name}/{ps.section}: kernel says {k.message!r}"

@@ -156,6 +156,8 @@ class KernelSyntax(SharedSyntax):
             if w:
                 raise self.error(dtok, "a 64-bit load needs a 64-bit register (r0-r10)")
             self.wide_value(dst)
+            if self.peek().text.lower() == "ll":  # `r1 = map_fd(x) ll`, as LLVM spells lddw
+                self.next()
             self.end()
         elif self.is_register():
             self.k_alu(cls, dst, w, Alu.MOV, 0)

@@ -109,9 +109,8 @@ def _stream(coll: Any, args: argparse.Namespace, out: Any) -> None:
         else:
             raise PybpfError(f"map {args.events!r} is a {m.type.name.lower()}, not a ring "
                              "buffer or perf event array")
-    if not args.json:
-        out.write("Attached. " + ("Printing events, " if reader else "") + "Ctrl-C to stop.\n")
-        out.flush()
+    sys.stderr.write("Attached. " + ("Printing events, " if reader else "") + "Ctrl-C to stop.\n")
+    sys.stderr.flush()
     deadline = time.monotonic() + args.duration if args.duration is not None else None
     stop = False
 

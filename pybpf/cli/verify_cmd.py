@@ -6,10 +6,11 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE.s|FILE.bin",
-                        help="assembly (with optional '; type:' and '; map:' lines) or bytecode")
+    parser.add_argument("file", metavar="FILE.s|FILE.bin|FILE.o",
+                        help="assembly (with optional '; type:' and '; map:' lines), raw "
+                             "bytecode, or a clang-built BPF object")
     parser.add_argument("--section", metavar="S",
-                        help="section of an object file to verify (ELF objects: not yet)")
+                        help="section (or program name) of a clang-built object to verify")
     parser.add_argument("--type", metavar="TYPE",
                         help="program type: xdp, socket, tc, kprobe, tracepoint, ... "
                              "(default: the file's '; type:' line, else socket)")
@@ -21,14 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import BadInput
     from ..verifier import verify
     from ..verifier.source import load_file
 
-    if args.section:
-        raise BadInput(f"{args.file}: --section needs an ELF object, which 'pybpf verify' "
-                       "does not read yet")
-    prog = load_file(args.file, args.type)
+    prog = load_file(args.file, args.type, args.section)
     verdict = verify(prog.spec, maps=prog.maps, privileged=not args.unprivileged,
                      strict_stack=prog.strict)
     name = f"{args.file} ({prog.spec.type.name.lower()}, {len(prog.spec.insns)} insns)"

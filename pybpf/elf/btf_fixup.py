@@ -36,6 +36,17 @@ def _records(buf: bytearray, path: str) -> tuple[list[tuple[int, int, int]], int
     return recs, hdr_len + s_off
 
 
+def _is_void(buf: bytearray, recs: list[tuple[int, int, int]], tid: int) -> bool:
+    """Whether ``tid`` is void, possibly behind const/volatile/restrict/type_tag."""
+    for _ in range(32):
+        if tid == 0:
+            return True
+        if tid >= len(recs) or recs[tid][1] not in (9, 10, 11, 18):
+            return False
+        tid = _W.unpack_from(buf, recs[tid][0] + 8)[0]
+    return False
+
+
 def _name(buf: bytearray, str_start: int, off: int) -> str:
     e = buf.find(b"\0", str_start + off)
     return buf[str_start + off:e].decode(errors="replace")
@@ -57,8 +68,8 @@ def fixup_btf(raw: bytes, path: str, sec_sizes: dict[str, int],
         if kind == Kind.VAR:
             if _W.unpack_from(buf, off + 12)[0] == 2:  # BTF_VAR_GLOBAL_EXTERN
                 _W.pack_into(buf, off + 12, 1)
-            if _W.unpack_from(buf, off + 8)[0] == 0 and int_id:  # typeless ksym
-                _W.pack_into(buf, off + 8, int_id)
+            if _is_void(buf, recs, _W.unpack_from(buf, off + 8)[0]) and int_id:
+                _W.pack_into(buf, off + 8, int_id)  # typeless ksym: ``const void x``
         elif kind == Kind.FUNC and vlen == 2:  # BTF_FUNC_EXTERN -> GLOBAL
             info, = _W.unpack_from(buf, off + 4)
             _W.pack_into(buf, off + 4, (info & ~0xFFFF) | 1)

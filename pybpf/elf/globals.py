@@ -254,7 +254,8 @@ def resolve_ksyms(ex: Externs, path: str) -> None:
                 e.found = False
                 if not e.weak:
                     raise PybpfError(f"{path}: extern {e.name!r} (__ksym) is not in the "
-                                     "kernel's BTF; declare it __weak to make it optional") from None
+                                     "kernel's BTF; declare it __weak to make it "
+                                     "optional") from None
     if need_addr:
         addrs = kallsyms({e.name for e in need_addr})
         for e in need_addr:

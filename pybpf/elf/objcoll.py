@@ -100,13 +100,15 @@ def load_object(spec: ObjectSpec, *, pin_root: str | None = None, pin_dir: str |
     for name, ms in spec.maps.items():
         m2 = ms.copy()
         path = pinned_path(spec.map_defs.get(name), name, pin_root)
+        if pin_dir and not path and name not in spec.data and name != ".kconfig":
+            path = f"{pin_dir}/{name}"  # global data stays private, as in libbpf
         if path:
             import os
 
             os.makedirs(os.path.dirname(path), exist_ok=True)
             m2.pin_path = path
         maps_only.maps[name] = m2
-    kc: KernelCollection = load_collection(maps_only, pin_dir=pin_dir)
+    kc: KernelCollection = load_collection(maps_only)
     progs: dict[str, ObjectProgram] = {}
     try:
         _init_slots(spec, kc, None)
@@ -137,6 +139,10 @@ def load_object(spec: ObjectSpec, *, pin_root: str | None = None, pin_dir: str |
     coll = ObjectCollection(spec, progs, dict(kc.maps), kc.btf_fd)
     kc.btf_fd = -1
     kc.maps = {}
+    for name, m in coll.maps.items():
+        want = spec.maps.get(name)
+        if want is not None and (want.key_type is not None or want.value_type is not None):
+            m.typed(want.key_type, want.value_type)  # also for maps reused from a pin
     for name, view in spec.data.items():
         view.live = coll.maps.get(name)
     return coll

@@ -10,7 +10,14 @@ from __future__ import annotations
 from .errors import CompileError
 from .parser import parse
 
-__all__ = ["CompileError", "parse", "check"]
+__all__ = ["CompileError", "check", "compile_script", "parse"]
+
+
+def compile_script(source: str, filename: str = "stdin", **options):  # type: ignore[no-untyped-def]
+    """Parse, check and generate code; see ``pybpf.lang.codegen.compile_script``."""
+    from .codegen import compile_script as _compile
+
+    return _compile(source, filename, **options)
 
 
 def check(source: str, filename: str = "stdin", **options):  # type: ignore[no-untyped-def]

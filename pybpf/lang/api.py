@@ -57,22 +57,31 @@ class TraceSession:
         self._thread.start()
 
     def _loop(self) -> None:
+        """The reader thread: events until the end, then END and the final maps."""
+        sess = self._sess
         try:
-            self._sess.loop()
+            sess.loop()
+            sess.detach()
+            sess.drain()
+            sess.printer.exited = False
+            for meta in self.script.programs_for("END"):
+                sess._run_special(meta)
+            self._final = self._read_maps()
         finally:
+            sess.close()
             self._q.put(_DONE)
 
     # -- reading -----------------------------------------------------------------
     @property
     def running(self) -> bool:
-        """False once ``exit()`` ran in the script, or ``stop()`` was called."""
+        """False once the session ended (``exit()`` in the script, or ``stop()``)."""
         return self._thread.is_alive()
 
     @property
     def maps(self) -> dict[str, Any]:
         """Every script map now, by name (``@x``); see ``map_value`` for the shapes."""
-        if self._final is not None:
-            return self._final
+        if self._final is not None or not self._thread.is_alive():
+            return self._final or {}
         return self._read_maps()
 
     def _read_maps(self) -> dict[str, Any]:
@@ -99,22 +108,9 @@ class TraceSession:
     # -- ending ------------------------------------------------------------------
     def stop(self) -> dict[str, Any]:
         """End the session: detach, run END, read the final maps, close everything."""
-        if self._final is not None:
-            return self._final
         self._sess.request_stop("stop")
         self._thread.join()
-        sess = self._sess
-        try:
-            sess.detach()
-            sess.drain()
-            sess.printer.exited = False
-            for meta in self.script.programs_for("END"):
-                sess._run_special(meta)
-            self._final = self._read_maps()
-        finally:
-            sess.close()
-        self._q.put(_DONE)
-        return self._final
+        return self._final if self._final is not None else {}
 
     close = stop
 

@@ -27,7 +27,8 @@ from .probes import ProbeSpec
 from .semantic import MapInfo, ProbeInfo, Semantic, field_signed
 
 EV_PRINTF, EV_EXIT, EV_PRINT_MAP, EV_PRINT_VALUE, EV_CLEAR, EV_ZERO = 1, 2, 3, 4, 5, 6
-EV_SYSTEM, EV_TIME, EV_CAT = 7, 8, 9
+EV_SYSTEM, EV_TIME, EV_CAT, EV_JOIN = 7, 8, 9, 10
+JOIN_ARGS, JOIN_LEN = 16, 64  # join(): up to 16 strings of up to 63 characters
 MAX_ENTRIES = 4096
 RINGBUF = "ringbuf"
 SCRATCH = "scratch"
@@ -777,6 +778,27 @@ class ProbeGen:
             self.stack -= 8
             if t.signed and t.size < 8:
                 self.truncate(t)
+        elif isinstance(x, ast.ArrayAccess):
+            bt = x.expr.type or T.INT64
+            elem = x.type or T.UINT64
+            size = elem.size if elem.kind == "int" and elem.size in (1, 2, 4, 8) else 8
+            if bt.kind == "array" and isinstance(x.expr, ast.FieldAccess):
+                self.field_addr(x.expr)
+            else:
+                self.int_expr(x.expr)
+            base = self.push()
+            self.int_expr(x.index)
+            e.alu_imm(Alu.MUL, R0, size)
+            e.ldx(8, R3, FP, base)
+            e.alu(Alu.ADD, R3, R0)
+            e.mov(R1, FP)
+            e.alu_imm(Alu.ADD, R1, base)
+            e.mov_imm(R2, size)
+            e.call("probe_read")
+            e.ldx(size, R0, FP, base)
+            self.stack -= 8
+            if elem.kind == "int" and elem.signed and size < 8:
+                self.truncate(elem)
         elif isinstance(x, ast.Offsetof):
             from .btftypes import member
 
@@ -1086,6 +1108,38 @@ class ProbeGen:
             e.st_imm(8, R9, rec, EV_TIME)
             e.st_imm(8, R9, rec + 8, fid)
             self.emit_record(rec, 16)
+        elif n == "join":
+            sep = x.args[1].value if len(x.args) == 2 and isinstance(x.args[1], ast.String) \
+                else " "
+            fid = len(script.formats)
+            script.formats.append(FormatMeta("join", sep, []))
+            size = 24 + JOIN_ARGS * JOIN_LEN
+            rec = self.salloc(size)
+            self.int_expr(x.args[0])
+            arr = self.push()
+            e.st_imm(8, R9, rec, EV_JOIN)
+            e.st_imm(8, R9, rec + 8, fid)
+            e.st_imm(8, R9, rec + 16, 0)
+            done = e.label()
+            for i in range(JOIN_ARGS):
+                # the i-th pointer of the NULL-terminated array, then its string
+                slot = self.slot()
+                e.ldx(8, R3, FP, arr)
+                e.alu_imm(Alu.ADD, R3, 8 * i)
+                e.mov(R1, FP)
+                e.alu_imm(Alu.ADD, R1, slot)
+                e.mov_imm(R2, 8)
+                e.call("probe_read")
+                e.ldx(8, R3, FP, slot)
+                self.stack -= 8
+                e.jmp_imm(Jmp.JEQ, R3, 0, done)
+                e.add_ptr(R1, R9, rec + 24 + i * JOIN_LEN)
+                e.mov_imm(R2, JOIN_LEN)
+                e.call("probe_read_str")
+                e.st_imm(8, R9, rec + 16, i + 1)
+            e.mark(done)
+            self.stack -= 8
+            self.emit_record(rec, size)
         elif n == "exit":
             rec = self.salloc(8)
             e.st_imm(8, R9, rec, EV_EXIT)

@@ -20,6 +20,7 @@ from .codegen import (
     EV_CAT,
     EV_CLEAR,
     EV_EXIT,
+    EV_JOIN,
     EV_PRINT_MAP,
     EV_PRINT_VALUE,
     EV_PRINTF,
@@ -27,6 +28,7 @@ from .codegen import (
     EV_TIME,
     EV_ZERO,
     GLOBALS,
+    JOIN_LEN,
     RINGBUF,
     CompiledScript,
     MapMeta,
@@ -183,9 +185,23 @@ class Session:
                     self.write(f"{e.strerror}: {text}\n")
         elif ev == EV_TIME:
             fm = s.formats[_u64(rec, 8)]
-            self.write(time.strftime(fm.fmt))
+            text = time.strftime(fm.fmt)
+            if self.json:
+                import json
+
+                self.write(f'{{"type": "time", "data": {json.dumps(text)}}}\n')
+            else:
+                self.write(text)
         elif ev == EV_EXIT:
             self.exited = True
+        elif ev == EV_JOIN:
+            sep = s.formats[_u64(rec, 8)].fmt
+            n = _u64(rec, 16)
+            parts = [rec[24 + i * JOIN_LEN:24 + (i + 1) * JOIN_LEN].split(b"\0", 1)[0]
+                     .decode(errors="replace") for i in range(n)]
+            text = sep.join(parts) + "\n"
+            self.write(O.printf_json(text).replace('"printf"', '"join"', 1) + "\n"
+                       if self.json else text)
         elif ev == EV_PRINT_MAP:
             meta = s.map_by_id(_u64(rec, 8))
             top, div = _u64(rec, 16), max(_u64(rec, 24), 1)

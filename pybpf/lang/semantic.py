@@ -472,9 +472,17 @@ class Semantic:
         if isinstance(e, ast.FieldAccess):
             return self.field_access(e)
         if isinstance(e, ast.ArrayAccess):
-            self.expr(e.expr)
-            self.expr(e.index)
-            return T.INT64
+            bt = self.expr(e.expr)
+            it = self.expr(e.index)
+            if it.kind != "int":
+                self.err(e.index.loc, f"The array index operator [] can only be used with an "
+                                      f"integer index, not '{it}'")
+            if bt.kind == "array" and bt.elems:
+                return bt.elems[0]
+            if bt.kind not in ("int", "pointer", "array"):
+                self.err(e.loc, f"The array index operator [] can not be used on expressions "
+                                f"of type '{bt}'")
+            return T.UINT64
         if isinstance(e, ast.Cast):
             self.expr(e.expr)
             return self.typespec(e.to, e.type_loc or e.loc)
@@ -609,6 +617,13 @@ class Semantic:
             return T.NONE
         if name in ("ksym", "usym"):
             return T.Type(name)
+        if name == "join":
+            if arg_types and arg_types[0].kind not in ("int", "pointer"):
+                self.err(e.loc, "join() expects an integer or a pointer type as first "
+                                f"argument ({arg_types[0]} provided)")
+            if len(e.args) == 2 and not isinstance(e.args[1], ast.String):
+                self.err(e.loc, "join() expects a string literal as second argument")
+            return T.NONE
         if name == "strftime":
             return T.Type("timestamp", 16)
         if name == "ntop":
@@ -636,11 +651,13 @@ class Semantic:
                 self.expr(a)
             return T.NONE if e.name not in ("has_key", "len") else T.UINT64
         keys = self.map_keys(m)
-        if e.name == "has_key" and len(e.args) == 2:
-            keys = self.map_keys(ast.Map(e.args[1].loc, m.name, [e.args[1]]))
-            self.check_keys(m, keys, call_loc)
-        elif e.name == "delete" and len(e.args) == 2:
-            keys = self.map_keys(ast.Map(e.args[1].loc, m.name, [e.args[1]]))
+        if e.name in ("has_key", "delete") and len(e.args) == 2:
+            k = e.args[1]
+            given = (list(k.elems) if isinstance(k, ast.Tuple) and len(info.keys or []) > 1
+                     else [k])
+            keys = self.map_keys(ast.Map(k.loc, m.name, given))
+            if isinstance(k, ast.Tuple):
+                self.expr(k)
             self.check_keys(m, keys, call_loc)
         elif e.name == "delete":
             self.check_keys(m, keys, call_loc)

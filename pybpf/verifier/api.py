@@ -64,7 +64,7 @@ def verify(prog: ProgramSpec | Sequence[Insn] | bytes, prog_type: str | int | No
         ptype = prog_type_of(prog_type if prog_type is not None else ProgType.SOCKET_FILTER)
         lic = license if license is not None else "GPL"
     map_list, names = _maps(maps)
-    lddw_map: dict[int, tuple[int, int]] = {}
+    lddw_map: dict[int, tuple[int, int, int]] = {}
     source = spec.source_map if spec is not None else {}
     try:
         if spec is not None:
@@ -72,7 +72,7 @@ def verify(prog: ProgramSpec | Sequence[Insn] | bytes, prog_type: str | int | No
                 if ref.name not in names:
                     raise Reject(ref.index, f"map '{ref.name}' used by insn {ref.index} was not "
                                             "given; pass it in maps", None)
-                lddw_map[ref.index] = (names[ref.name], ref.offset)
+                lddw_map[ref.index] = (names[ref.name], ref.offset, int(ref.kind))
         try:
             validate_program(insns)
         except DecodeError as e:

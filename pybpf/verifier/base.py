@@ -55,15 +55,16 @@ class AnalyzerBase:
     """The program under analysis and what every check needs."""
 
     def __init__(self, insns: Sequence[Insn], cfg: Cfg, prog_type: int, maps: list[MapSpec],
-                 lddw_map: dict[int, tuple[int, int]], *, gpl: bool = True,
+                 lddw_map: dict[int, tuple[int, int, int]], *, gpl: bool = True,
                  privileged: bool = True, strict_stack: bool = True,
                  max_insns: int = 1_000_000) -> None:
         self.insns = insns
         self.strict_stack = strict_stack
         self.cfg = cfg
         self.prog_type = prog_type
-        self.maps = maps
+        self.maps = list(maps)
         self.lddw_map = lddw_map
+        self.inner_maps: dict[int, int] = {}  # map of maps -> its inner template in maps
         self.gpl = gpl
         self.privileged = privileged
         self.max_insns = max_insns

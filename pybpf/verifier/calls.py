@@ -107,6 +107,9 @@ class CallChecks(MemoryChecks):
 
     def _helper(self, pc: int, hid: int, st: State, pending: list[tuple[int, State]]) -> int:
         name = HELPER_NAMES[hid] if 0 <= hid < len(HELPER_NAMES) else None
+        if hid == 0xBAD2310:
+            self.fail("this call was poisoned by a CO-RE relocation that failed: the field or "
+                      "type it needs does not exist in this kernel")
         if name is None:
             self.fail(f"call to helper #{hid}: no such helper")
         p = PROTOS.get(hid)
@@ -153,6 +156,10 @@ class CallChecks(MemoryChecks):
     def _ret(self, st: State, p: Proto, meta: dict[str, int], pc: int) -> Reg:
         if p.ret == Ret.VOID:
             return NOT_INIT
+        if p.ret == Ret.MAP_VALUE_OR_NULL and self.maps[meta["map"]].type in (
+                MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
+            return pointer(T.MAP_PTR_OR_NULL, map=self._inner(meta["map"]), id=st.new_id(),
+                           src=pc)
         if p.ret == Ret.MAP_VALUE_OR_NULL:
             if meta.get("in_bounds"):  # constant in-range key of an array: never null
                 return pointer(T.MAP_VALUE, map=meta["map"], src=pc)
@@ -166,6 +173,16 @@ class CallChecks(MemoryChecks):
         if p.name == "get_smp_processor_id":  # the kernel knows it is below nr_cpu_ids
             return ranged(0, possible_cpus() - 1, pc)
         return unknown(pc)
+
+    def _inner(self, outer: int) -> int:
+        """The index of the inner-map template of map ``outer`` (added on first use)."""
+        if outer not in self.inner_maps:
+            m = self.maps[outer]
+            if m.inner is None:
+                self.fail(f"map '{m.name}' is a map of maps without an inner map template")
+            self.maps.append(m.inner)
+            self.inner_maps[outer] = len(self.maps) - 1
+        return self.inner_maps[outer]
 
     def _release(self, st: State, ref: int) -> None:
         st.refs.pop(ref, None)

@@ -136,6 +136,8 @@ def map_allowed(p: Proto, mtype: int) -> bool:
     """Whether a map of type ``mtype`` may be this helper's map argument."""
     if p.map_types is not None:
         return mtype in p.map_types
+    if mtype in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
+        return p.name == "map_lookup_elem"  # programs only read maps of maps
     if mtype in (MapType.QUEUE, MapType.STACK):
         return False
     if mtype == MapType.BLOOM_FILTER:

@@ -296,6 +296,9 @@ class MemoryChecks(AnalyzerBase):
         regs = st.cur.regs
         self.write_check(ins.dst)
         src = ins.src
+        ref = self.lddw_map.get(pc)
+        if ref is not None:
+            src = ref[2]  # the loader patches src from the map reference
         if src == PseudoSrc.IMM:
             regs[ins.dst] = const(imm64_of(ins, self.insns[pc + 1]), pc)
             return
@@ -304,7 +307,7 @@ class MemoryChecks(AnalyzerBase):
             return
         if src in (PseudoSrc.MAP_FD, PseudoSrc.MAP_IDX, PseudoSrc.MAP_VALUE,
                    PseudoSrc.MAP_IDX_VALUE):
-            idx, off = self.lddw_map.get(pc, (ins.imm, self.insns[pc + 1].imm))
+            idx, off, _ = ref or (ins.imm, self.insns[pc + 1].imm, src)
             if not 0 <= idx < len(self.maps):
                 self.fail(f"insn {pc} loads map #{idx}, but only {len(self.maps)} maps were "
                           "given; pass the program's maps")

@@ -92,16 +92,37 @@ def load_text(text: str, filename: str, prog_type: str | None = None) -> Program
     return Program(spec, maps, verdict, errors, kernel, strict, budget, rule)
 
 
-def load_file(path: str | Path, prog_type: str | None = None) -> Program:
+def load_object(path: Path, section: str | None, prog_type: str | None = None) -> Program:
+    """One program of a clang-built object: the one in ``section`` (or named so)."""
+    from ..elf import load_collection_spec
+    from .api import prog_type_of
+
+    obj = load_collection_spec(str(path))
+    progs = list(obj.programs.values())
+    if section is not None:
+        progs = [ps for ps in progs if section in (ps.section, ps.name)]
+    if len(progs) != 1:
+        have = ", ".join(f"{ps.section} ({ps.name})" for ps in obj.programs.values())
+        what = f"no program in section {section!r}" if section is not None and not progs \
+            else "several programs"
+        raise BadInput(f"{path}: {what}; pick one with --section (sections: {have})")
+    spec = progs[0]
+    if prog_type is not None:
+        spec = spec.copy()
+        spec.type = prog_type_of(prog_type)
+    return Program(spec, dict(obj.maps))
+
+
+def load_file(path: str | Path, prog_type: str | None = None,
+              section: str | None = None) -> Program:
     p = Path(path)
     try:
         raw = p.read_bytes()
     except OSError as e:
         raise BadInput(f"{p}: {e.strerror}") from None
+    if raw[:4] == b"\x7fELF":
+        return load_object(p, section, prog_type)
     if p.suffix in (".bin", ".o") or b"\0" in raw[:64]:
-        if raw[:4] == b"\x7fELF":
-            raise BadInput(f"{p}: ELF objects are not supported by 'pybpf verify' yet; "
-                           "dump the section to a .bin first")
         from ..asm.insn import decode
         from .api import prog_type_of
 

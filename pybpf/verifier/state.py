@@ -36,6 +36,7 @@ class T(IntEnum):
     MEM_OR_NULL = 11
     BTF_ID = 12
     FUNC = 13
+    MAP_PTR_OR_NULL = 14  # the result of a lookup in a map of maps
 
 
 TYPE_NAMES = {
@@ -43,8 +44,10 @@ TYPE_NAMES = {
     T.MAP_VALUE: "map_value", T.MAP_VALUE_OR_NULL: "map_value_or_null", T.PACKET: "pkt",
     T.PACKET_META: "pkt_meta", T.PACKET_END: "pkt_end", T.MEM: "mem",
     T.MEM_OR_NULL: "mem_or_null", T.BTF_ID: "ptr_", T.FUNC: "func",
+    T.MAP_PTR_OR_NULL: "map_ptr_or_null",
 }
-NULLABLE = {T.MAP_VALUE_OR_NULL: T.MAP_VALUE, T.MEM_OR_NULL: T.MEM}
+NULLABLE = {T.MAP_VALUE_OR_NULL: T.MAP_VALUE, T.MEM_OR_NULL: T.MEM,
+            T.MAP_PTR_OR_NULL: T.MAP_PTR}
 
 
 class Reg:

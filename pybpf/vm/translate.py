@@ -110,9 +110,12 @@ class _Gen:
         self.wide = {i + 1 for i, ins in enumerate(insns) if ins.opcode == LDDW}
         self.starts = self._function_starts()
         self._check_helpers()
-        # r10 is read-only (the kernel rejects writes): then [r10 + const] is a fixed
-        # place in this call's frame and needs neither a region lookup nor a check.
-        self.fixed_fp = not any(self._writes_r10(i, ins) for i, ins in enumerate(insns))
+        # r10 is the read-only frame pointer (RFC 9669, 4.0): a write is refused at load,
+        # so [r10 + const] is a fixed place in this call's frame and needs no region lookup.
+        for i, ins in enumerate(insns):
+            if self._writes_r10(i, ins):
+                raise VmError("r10 is the read-only frame pointer and cannot be written; "
+                              "copy it to another register first", i)
 
     def _writes_r10(self, i: int, ins: Insn) -> bool:
         if i in self.wide:
@@ -250,8 +253,7 @@ class _Gen:
                      f"{', ' + hkw if hkw else ''}):", lo)
         self.emit(1, "r0 = r6 = r7 = r8 = r9 = 0", lo)
         self.emit(1, "r10 = 0x600000200 + (d << 33)", lo)
-        if self.fixed_fp:
-            self.emit(1, "FR = FRAMES[d]", lo)
+        self.emit(1, "FR = FRAMES[d]", lo)
         self.emit(1, f"b = {lo}", lo)
         self.emit(1, "while True:", lo)
         # blocks reached only by dispatch: everything not inlinable
@@ -569,7 +571,7 @@ class _Gen:
 
     def _frame_off(self, reg: int, off: int, size: int) -> int | None:
         """The offset in the current frame of [reg + off], when static and in bounds."""
-        if reg != 10 or not self.fixed_fp:
+        if reg != 10:
             return None
         pos = STACK_SIZE + off
         return pos if 0 <= pos and pos + size <= STACK_SIZE else None
