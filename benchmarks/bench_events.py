@@ -61,8 +61,8 @@ def bench_ringbuf() -> list[dict[str, Any]]:
     ring = create_map(MapSpec("events", MapType.RINGBUF, 0, 0, 32 << 20))
     prog = load_program(bp.ringbuf_seq(), {"stats": stats, "events": ring})
     try:
-        for label, kw in (("tuples", {"record": "QQ"}), ("bytes", {})):
-            with RingBuffer(ring, **kw) as rb:
+        for label, fmt in (("tuples", "QQ"), ("bytes", None)):
+            with RingBuffer(ring, record=fmt) as rb:
                 prog.test_run(PACKET, repeat=n)
                 t = time.perf_counter()
                 recs = rb.drain()
@@ -86,7 +86,7 @@ def bench_ringbuf() -> list[dict[str, Any]]:
             while got < total:
                 got += len(rb.read())
                 if got < total and not rb.available():
-                    got += rb.poll(0.01)  # waits, then consumes what arrived
+                    rb.wait(0.01)
             dt = time.perf_counter() - t
             th.join()
         rows.append(_row("ringbuf streaming 2M (producer+consumer)", total / dt, "records/s",

@@ -8,12 +8,14 @@ dict-like access, iteration and per-CPU values as one list per CPU.
 
 from __future__ import annotations
 
+import re
 import struct
 from abc import ABC, abstractmethod
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from .errors import PybpfError
 from .uapi import MapType
 
 # Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK).
@@ -28,8 +30,8 @@ PERCPU_TYPES = frozenset(
 )
 
 
-class MapError(Exception):
-    """A map operation failed; the message says which map and why."""
+class MapError(PybpfError):
+    """A map operation failed; the message says which map and why (a user error: one line)."""
 
 
 class Codec:
@@ -99,10 +101,19 @@ class StructCodec(Codec):
         self.type = namedtuple(typename, self.names)  # type: ignore[misc]  # noqa: PYI024
 
     def encode(self, value: Any) -> bytes:
+        fields = ", ".join(self.names)
         if isinstance(value, dict):
+            missing = [n for n in self.names if n not in value]
+            if missing:
+                raise MapError(f"{self.type.__name__}: missing field(s) {', '.join(missing)} "
+                               f"(fields: {fields})")
             value = [value[n] for n in self.names]
-        vals = [v.encode() if isinstance(v, str) else v for v in value]
-        return self._struct.pack(*vals)
+        try:
+            vals = [v.encode() if isinstance(v, str) else v for v in value]
+            return self._struct.pack(*vals)
+        except (struct.error, TypeError) as e:
+            raise MapError(f"{self.type.__name__}({fields}) with format "
+                           f"{self._struct.format!r}: cannot pack {value!r}: {e}") from None
 
     def decode(self, raw: bytes) -> Any:
         vals = list(self._struct.unpack(raw))
@@ -127,6 +138,9 @@ class CtypesCodec(Codec):
         return self.ctype.from_buffer_copy(raw)
 
 
+_INT_NAME = re.compile(r"(?:u|s|i|int|uint)(8|16|32|64)?")
+
+
 def as_codec(spec: Any, size: int) -> Codec:
     """A codec from what a user passes: None (raw), a Codec, 'int'/'u32'..., or a ctypes type."""
     if spec is None:
@@ -138,8 +152,12 @@ def as_codec(spec: Any, size: int) -> Codec:
     if spec is int or spec == "int":
         return IntCodec(size)
     if isinstance(spec, str):
+        m = _INT_NAME.fullmatch(spec)
+        if m is None:
+            raise MapError(f"unknown codec {spec!r}: use 'int', u8/u16/u32/u64, s8..s64, "
+                           "i8..i64, a StructCodec or a ctypes type")
         signed = spec[0] in "si"
-        bits = int(spec.lstrip("usi").lstrip("nt") or 8 * size)
+        bits = int(m.group(1) or 8 * size)
         if bits // 8 != size:
             raise MapError(f"{spec} is {bits // 8} bytes but the map holds {size}")
         return IntCodec(size, signed)
@@ -208,7 +226,11 @@ class Map(ABC):
     def _encode_value(self, value: Any) -> bytes:
         if not self.percpu:
             return self.value_codec.encode(value)
-        if not isinstance(value, list | tuple) or len(value) != self.ncpus:
+        if isinstance(value, list):
+            if len(value) != self.ncpus:
+                raise MapError(f"map {self.name!r}: a per-CPU value is one value or a list of "
+                               f"{self.ncpus} (one per CPU), got a list of {len(value)}")
+        else:
             value = [value] * self.ncpus  # the same value on every CPU
         pad = b"\0" * (self.value_stride - self.value_size)
         return b"".join(self.value_codec.encode(v) + pad for v in value)
@@ -250,6 +272,59 @@ class Map(ABC):
     def clear(self) -> None:
         for k in list(self.keys_raw()):
             self.delete_raw(k)
+
+    # -- keyless maps (queue, stack, bloom filter) ----------------------
+    def lookup_and_delete_raw(self, key: bytes) -> bytes | None:
+        """BPF_MAP_LOOKUP_AND_DELETE_ELEM (backends may do it in one step)."""
+        raw = self.lookup_raw(key)
+        if raw is not None:
+            self.delete_raw(key)
+        return raw
+
+    def push(self, value: Any, flags: int = ANY) -> None:
+        """Queue/stack: push a value (flags=EXIST overwrites the oldest when full).
+        Bloom filter: add a value."""
+        self.update_raw(b"", self._encode_value(value), flags)
+
+    def pop(self, default: Any = None) -> Any:
+        """Queue/stack: remove and return the next value (``default`` when empty)."""
+        raw = self.lookup_and_delete_raw(b"")
+        return default if raw is None else self._decode_value(raw)
+
+    def peek(self, default: Any = None) -> Any:
+        """Queue/stack: the next value without removing it (``default`` when empty)."""
+        raw = self.lookup_raw(b"")
+        return default if raw is None else self._decode_value(raw)
+
+    def contains_value(self, value: Any) -> bool:
+        """Bloom filter: True if ``value`` may be in the set (False: surely not)."""
+        raise MapError(f"map {self.name!r}: contains_value is for bloom filter maps, "
+                       f"not {self.type.name.lower()}")
+
+    # -- batch operations (a backend may do each in one call) -----------
+    def update_batch(self, items: Any, flags: int = ANY) -> int:
+        """Write many (key, value) pairs (a dict or an iterable); returns how many."""
+        pairs = list(items.items() if hasattr(items, "items") else items)
+        for k, v in pairs:
+            self.update(k, v, flags)
+        return len(pairs)
+
+    def delete_batch(self, keys: Any) -> int:
+        """Delete many keys; returns how many were deleted (stops at the first missing key,
+        as BPF_MAP_DELETE_BATCH does)."""
+        n = 0
+        for k in keys:
+            if not self.delete(k):
+                break
+            n += 1
+        return n
+
+    def drain(self) -> list[tuple[Any, Any]]:
+        """Read and delete every entry."""
+        out = list(self.items())
+        for k in list(self.keys_raw()):
+            self.delete_raw(k)
+        return out
 
     def to_dict(self) -> dict[Any, Any]:
         return dict(self.items())

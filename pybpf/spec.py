@@ -120,4 +120,6 @@ class CollectionSpec:
             from .kernel.collection import load_collection as kernel_load
 
             return kernel_load(self, **options)
-        raise ValueError(f"unknown backend {backend!r}: choose 'kernel' or 'vm'")
+        from .errors import BadInput
+
+        raise BadInput(f"unknown backend {backend!r}: choose 'kernel' or 'vm'")

@@ -33,7 +33,8 @@ CHILD = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def objs() -> dict[str, str]:
-    return {n: build(n) for n in ("trace", "xdp", "uprobe", "core_bad", "opensnoop")}
+    return {n: build(n) for n in ("trace", "xdp", "uprobe", "core_bad", "btfprog",
+                                  "verifier_bad")}
 
 
 def _child(n: int) -> subprocess.Popen[str]:
@@ -75,6 +76,8 @@ def test_tracepoint_core_ringbuf_rodata_bss(objs: dict[str, str]) -> None:
             vm = vmlinux()
             assert bss["task_size"] == vm.size(vm.find("task_struct", Kind.STRUCT))
             assert bss["pid_field_size"] == 4
+            assert bss["task_btf_id"] == vm.find("task_struct", Kind.STRUCT)
+            assert bss["local_bad_id"] == spec.obj_btf.find("task_struct___bad", Kind.STRUCT)
             d = spec.data[".data"]
             assert [d[k] for k in ("missing_enum_exists", "missing_field_exists",
                                    "guarded_value", "missing_type_exists")] == [0, 0, 0, 0]
@@ -108,6 +111,27 @@ def test_xdp_test_run_map_in_map_legacy(objs: dict[str, str]) -> None:
         assert dict(coll.maps["inner_b"].items()) == {0: 0, 1: 3}
 
 
+def test_xdp_kernel_and_vm_agree(objs: dict[str, str]) -> None:
+    from pybpf.elf import load_collection_spec
+
+    pkts = [bytes(12) + struct.pack(">H", proto) + bytes(50)
+            for proto in (0x0800, 0x88B5, 0x86DD, 0x88B5, 0x0806)]
+    results = []
+    for backend in ("kernel", "vm"):
+        spec = load_collection_spec(objs["xdp"])
+        with spec.load(backend) as coll:
+            prog = coll.programs["count_proto"]
+            rets = [prog.test_run(p).retval for p in pkts]
+            results.append((rets, spec.bss["loop_sum"], dict(coll.maps["by_proto"].items()),
+                            dict(coll.maps["inner_a"].items()),
+                            dict(coll.maps["inner_b"].items()),
+                            coll.maps["legacy_counts"].lookup_raw(bytes(4))))
+    assert results[0] == results[1]
+    assert results[0][0] == [2, 1, 2, 1, 2]
+    assert results[0][1] == sum(range(1, 11))  # bpf_loop callback (BPF_PSEUDO_FUNC)
+    assert results[0][2] == {0x0800: 1, 0x88B5: 2, 0x86DD: 1, 0x0806: 1}
+
+
 def test_run_object_program(objs: dict[str, str]) -> None:
     from pybpf.elf.run import run_object_program
 
@@ -115,6 +139,9 @@ def test_run_object_program(objs: dict[str, str]) -> None:
     assert run_object_program(objs["xdp"], "xdp", pkt, backend="kernel").retval == 1
     assert run_object_program(objs["xdp"], "xdp", pkt, backend="kernel",
                               variables={"drop_proto": 1}).retval == 2
+    assert run_object_program(objs["xdp"], "count_proto", pkt, backend="vm").retval == 1
+    with pytest.raises(PybpfError, match="no programs in section 'tc'"):
+        run_object_program(objs["xdp"], "tc", pkt)
 
 
 @pytest.mark.skipif(gcc_missing() is not None, reason=str(gcc_missing()))
@@ -126,9 +153,13 @@ def test_uprobe_uretprobe(objs: dict[str, str], tmp_path: object) -> None:
     with spec.load() as coll:
         coll.programs["on_target"].attach(f"{work}:pybpf_target")
         coll.programs["on_target_ret"].attach(f"{work}:pybpf_target")
+        perf = coll.perf_buffer("calls_perf")
         subprocess.run([work, "func", "10"], check=True, capture_output=True)
         assert spec.bss.items() == [("calls", 10), ("arg_sum", 45),
                                     ("ret_sum", sum(3 * i + 1 for i in range(10)))]
+        recs = sorted(perf.drain(), key=lambda r: r.nth)
+        perf.close()
+        assert [(r.arg, r.nth, r.tag) for r in recs] == [(i, i + 1, "call") for i in range(10)]
 
 
 def test_autoload_off(objs: dict[str, str]) -> None:
@@ -138,6 +169,9 @@ def test_autoload_off(objs: dict[str, str]) -> None:
     spec.set_autoload("on_target_ret", False)
     with spec.load() as coll:
         assert sorted(coll.programs) == ["on_target"]
+    spec.set_autoload("on_target_optional", True)  # SEC("?uprobe")
+    with spec.load() as coll:
+        assert sorted(coll.programs) == ["on_target", "on_target_optional"]
 
 
 def test_unresolvable_core_relocation_fails_precisely(objs: dict[str, str]) -> None:
@@ -153,6 +187,18 @@ def test_unresolvable_core_relocation_fails_precisely(objs: dict[str, str]) -> N
     assert "not found in the kernel's BTF" in msg
     insn = spec.prog_info["bad_read"].poisoned
     assert f"at instruction {next(iter(insn))} (core_bad.bpf.c:" in msg
+
+
+def test_verifier_error_names_the_c_line(objs: dict[str, str]) -> None:
+    from pybpf.elf import load_collection_spec
+    from pybpf.kernel.errors import VerifierError
+
+    spec = load_collection_spec(objs["verifier_bad"])
+    with pytest.raises(VerifierError) as ei:
+        spec.load()
+    msg = str(ei.value)
+    assert "program 'unchecked' (xdp) rejected by the verifier" in msg
+    assert "verifier_bad.bpf.c:14" in msg and "data[20] == 7" in msg
 
 
 def test_pinning_reuses_maps(objs: dict[str, str]) -> None:
@@ -209,3 +255,72 @@ def test_cli_load_events_json(objs: dict[str, str]) -> None:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_tp_btf_typeless_ksym_pin_by_name(objs: dict[str, str]) -> None:
+    from pybpf.elf import load_collection_spec
+    from pybpf.elf.globals import kallsyms
+    from pybpf.kernel.pin import ensure_bpffs
+
+    ensure_bpffs()
+    root = f"/sys/fs/bpf/pybpf-elf-pinroot-{os.getpid()}"
+    os.makedirs(root, exist_ok=True)
+    try:
+        for round_ in (1, 2):
+            spec = load_collection_spec(objs["btfprog"])
+            spec.rodata["targ_tgid"] = os.getpid()
+            spec.set_autoload("uses_runqueues", False)
+            with spec.load(pin_root=root) as coll:
+                assert len(coll.attach_all()) == 1
+                for _ in range(4):
+                    os.getppid()
+                assert spec.bss["getppid_calls"] == 4
+                assert spec.bss["stext_addr"] == kallsyms({"_stext"})["_stext"]
+                # LIBBPF_PIN_BY_NAME: the second load reuses the pinned map
+                assert coll.maps["pinned_hits"][0] == 4 * round_
+        assert os.listdir(root) == ["pinned_hits"]
+    finally:
+        for f in os.listdir(root):
+            os.unlink(os.path.join(root, f))
+        os.rmdir(root)
+
+
+def test_nothing_leaks(objs: dict[str, str]) -> None:
+    """Load + attach + close leaves none of our programs, maps or links behind (ids are
+    checked, not counts: other processes may load programs meanwhile)."""
+    from pybpf.elf import load_collection_spec
+    from pybpf.kernel.info import list_links, list_maps, list_progs
+
+    spec = load_collection_spec(objs["trace"])
+    with spec.load() as coll:
+        coll.attach_all()
+        prog_ids = {p.id for p in coll.programs.values()}
+        map_ids = {m.id for m in coll.maps.values()}
+        link_ids = {ln.id for ln in list_links() if ln.prog_id in prog_ids}
+        assert len(prog_ids) == 1 and len(map_ids) == len(spec.maps) and len(link_ids) == 1
+    assert not prog_ids & {p.id for p in list_progs()}
+    assert not link_ids & {ln.id for ln in list_links()}
+    # a program releases its maps after an RCU grace period: poll briefly for that
+    import time
+
+    for _ in range(100):
+        if not map_ids & {m.id for m in list_maps()}:
+            break
+        time.sleep(0.05)
+    assert not map_ids & {m.id for m in list_maps()}
+
+
+def test_cli_load_plain_with_set(objs: dict[str, str]) -> None:
+    r = subprocess.run([sys.executable, "-m", "pybpf", "load", objs["xdp"], "--set",
+                        "drop_proto=0x0800"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert out.startswith("loaded count_proto (xdp)\n")
+    assert "\nby_proto:\n" in out
+    assert "\nlegacy_counts:\n  00 00 00 00: 00 00 00 00 00 00 00 00\n" in out  # no BTF: raw
+    assert "\ninner_b:\n  0: 0\n  1: 0\n" in out  # typed from BTF
+    assert "\n.rodata:\n  drop_proto = 2048\n" in out
+    assert "\n.bss:\n  loop_sum = 0\n" in out
+    bad = subprocess.run([sys.executable, "-m", "pybpf", "load", objs["xdp"], "--set", "x"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--set 'x': write it as VAR=VALUE" in bad.stderr

@@ -20,7 +20,7 @@ needs_clang = pytest.mark.skipif(missing() is not None, reason=f"objects: {missi
 
 @pytest.fixture(scope="module")
 def objs() -> dict[str, str]:
-    return {n: build(n) for n in ("trace", "xdp", "uprobe", "core_bad", "opensnoop")}
+    return {n: build(n) for n in ("trace", "xdp", "uprobe", "core_bad", "opensnoop", "btfprog")}
 
 
 # -- SEC() table -----------------------------------------------------------------------
@@ -107,7 +107,7 @@ def test_trace_spec(objs: dict[str, str]) -> None:
     assert m[".rodata"].freeze and m[".rodata"].flags & (1 << 7)
     # .bss: hits, total (u64) + kver, have_bpf_syscall, ringbuf_output_id, task_size,
     # pid_field_size (u32); .data: the four u32 initialised to 7
-    assert not m[".bss"].freeze and m[".bss"].value_size == 2 * 8 + 5 * 4
+    assert not m[".bss"].freeze and m[".bss"].value_size == 2 * 8 + 7 * 4
     assert spec.data[".data"].items() == [("missing_enum_exists", 7), ("missing_field_exists", 7),
                                           ("guarded_value", 7), ("missing_type_exists", 7)]
     # rodata set and read back by name
@@ -147,7 +147,21 @@ def test_xdp_spec_maps(objs: dict[str, str]) -> None:
     assert (outer.inner.type, outer.inner.max_entries) == (MapType.ARRAY, 2)
     assert spec.map_defs["outer"].init_slots == {0: "inner_a", 2: "inner_b"}
     assert spec.rodata["drop_proto"] == 0x88B5
-    assert spec.programs["count_proto"].attach_type == AttachType.XDP
+    p = spec.programs["count_proto"]
+    assert p.attach_type == AttachType.XDP
+    # the bpf_loop callback is appended as a subprogram and referenced by BPF_PSEUDO_FUNC
+    (cb,) = [i for i, ins in enumerate(p.insns) if ins.opcode == 0x18 and ins.src == PseudoSrc.FUNC]
+    assert len(p.func_info) == 2 and cb + 1 + p.insns[cb].imm == p.func_info[1][0]
+
+
+@needs_clang
+def test_optional_section(objs: dict[str, str]) -> None:
+    from pybpf.elf import load_collection_spec
+
+    spec = load_collection_spec(objs["uprobe"])
+    opt = spec.programs["on_target_optional"]
+    assert (opt.section, opt.type, opt.autoload) == ("uprobe", ProgType.KPROBE, False)
+    assert spec.programs["on_target"].autoload is True
 
 
 @needs_clang
@@ -210,6 +224,77 @@ def test_core_bitfield_and_enum_against_vmlinux(objs: dict[str, str]) -> None:
     assert "not found" in r2.poison and "task_struct___bad.no_such_field" in r2.poison
     exists = CoreRelo(0, missing_field.type_id, "0:0", CoreReloKind.FIELD_EXISTS)
     assert resolve(obtf, exists, "t", kernel_candidates).value == 0
+
+
+@needs_clang
+def test_ksyms_and_btf_attach(objs: dict[str, str]) -> None:
+    from pybpf.btf import Btf, Kind, vmlinux
+    from pybpf.elf import load_collection_spec
+    from pybpf.elf.object import attach_btf_name
+
+    spec = load_collection_spec(objs["btfprog"])
+    p = spec.programs["uses_runqueues"]
+    assert (p.type, p.attach_type, p.attach_to) == (ProgType.TRACING, AttachType.TRACE_RAW_TP,
+                                                    "sys_enter")
+    assert attach_btf_name(spec.prog_info[p.name], p.attach_to) == ("btf_trace_sys_enter",
+                                                                    "TYPEDEF")
+    loads = [i for i in p.insns if i.opcode == 0x18 and i.src == PseudoSrc.BTF_ID]
+    assert [i.imm for i in loads] == [vmlinux().find("runqueues", Kind.VAR)]
+    # the kernel-facing BTF: .ksyms is no longer a DATASEC, extern VARs are global
+    fixed = Btf.from_bytes(spec.btf)
+    assert not fixed.find_all(".ksyms", Kind.DATASEC)
+    for name in ("_stext", "runqueues"):
+        v = fixed[fixed.find(name, Kind.VAR)]
+        assert v.linkage == 1 and fixed.resolve(v.type) != 0  # type: ignore[attr-defined]
+    assert spec.map_defs["pinned_hits"].pinning == 1
+
+
+def test_core_type_relocations_synthetic() -> None:
+    """TYPE_MATCHES / TYPE_EXISTS / TYPE_SIZE / TYPE_ID_TARGET against vmlinux, with a local
+    BTF built here (clang 14 cannot emit TYPE_MATCHES)."""
+    from pybpf.btf import Btf, BtfBuilder, Kind, vmlinux
+    from pybpf.btf.ext import CoreRelo
+    from pybpf.btf.ext import CoreReloKind as K
+    from pybpf.elf.core import kernel_candidates, resolve
+
+    b = BtfBuilder()
+    fwd = b.fwd("list_head")
+    p = b.ptr(fwd)
+    i32 = b.int_type("int", 4, signed=True)
+    good = b.struct("list_head___good", 16, [("next", p, 0), ("prev", p, 64)])
+    bad = b.struct("list_head___bad", 4, [("next", i32, 0)])
+    gone = b.struct("pybpf_no_such_struct___x", 4, [("a", i32, 0)])
+    local = Btf.from_bytes(b.encode())
+    vm = vmlinux()
+    lh = vm.find("list_head", Kind.STRUCT)
+
+    def val(tid: int, kind: K) -> int:
+        r = resolve(local, CoreRelo(0, tid, "0", kind), "t", kernel_candidates)
+        assert not r.poison
+        return r.value
+
+    assert (val(good, K.TYPE_MATCHES), val(bad, K.TYPE_MATCHES)) == (1, 0)
+    assert (val(good, K.TYPE_EXISTS), val(gone, K.TYPE_EXISTS)) == (1, 0)
+    assert val(good, K.TYPE_SIZE) == vm.size(lh) == 16
+    assert val(good, K.TYPE_ID_TARGET) == lh
+    assert val(bad, K.TYPE_ID_LOCAL) == bad
+    r = resolve(local, CoreRelo(0, gone, "0", K.TYPE_SIZE), "t", kernel_candidates)
+    assert "pybpf_no_such_struct___x" in r.poison
+
+
+@needs_clang
+def test_kconfig_values(objs: dict[str, str]) -> None:
+    from pybpf.elf import load_collection_spec
+    from pybpf.elf.globals import kernel_version
+
+    spec = load_collection_spec(objs["trace"], kconfig={"CONFIG_BPF_SYSCALL": "y",
+                                                        "CONFIG_PYBPF_NOT_A_REAL_OPTION": "0x10"})
+    kc = spec.maps[".kconfig"]
+    assert kc.freeze and kc.value_size == 12
+    # int LINUX_KERNEL_VERSION @0, bool CONFIG_BPF_SYSCALL @4, int CONFIG_PYBPF_... @8
+    assert kc.contents[0][1] == struct.pack("<IB3xI", kernel_version(), 1, 16)
+    spec = load_collection_spec(objs["trace"], kconfig={"CONFIG_BPF_SYSCALL": "m"})
+    assert spec.maps[".kconfig"].contents[0][1][4:12] == bytes([2, 0, 0, 0, 0, 0, 0, 0])
 
 
 # -- malformed objects -----------------------------------------------------------------
@@ -280,3 +365,35 @@ def test_disasm_reads_objects(objs: dict[str, str]) -> None:
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "on_target (uprobe)" in r.stdout and "on_target_ret (uretprobe)" in r.stdout
+
+
+@needs_clang
+def test_corrupt_objects_fail_with_one_line(objs: dict[str, str]) -> None:
+    """Random byte flips and truncations in the parts the loader reads: every failure is a
+    PybpfError with a one-line message, never another exception."""
+    import random
+
+    from pybpf.elf import load_object_bytes
+    from pybpf.elf.reader import read_elf
+
+    data = open(objs["trace"], "rb").read()
+    elf = read_elf(data)
+    regions = [(s.offset, s.size) for s in elf.sections
+               if s.size and not s.name.startswith((".debug", ".rel.debug", ".rel.BTF", ".llvm"))]
+    shoff = struct.unpack_from("<Q", data, 0x28)[0]
+    regions += [(shoff, len(data) - shoff), (0, 64)]
+    rng = random.Random(7)
+    failures = 0
+    for n in range(150):
+        d = bytearray(data)
+        off, size = regions[rng.randrange(len(regions))]
+        for _ in range(rng.randrange(1, 4)):
+            d[min(off + rng.randrange(size), len(d) - 1)] = rng.randrange(256)
+        if n % 7 == 0:
+            d = d[:rng.randrange(len(d))]
+        try:
+            load_object_bytes(bytes(d), "fuzz.o")
+        except PybpfError as e:
+            failures += 1
+            assert "\n" not in str(e) and str(e).startswith("fuzz.o")
+    assert failures > 15  # the mutations do hit what the loader checks

@@ -96,10 +96,14 @@ def test_ringbuf_wraps_around(kstate):  # noqa: F811
     assert stats_of(kstate.maps["stats"])[1] == 0
 
 
-def test_ringbuf_rejects_other_maps(kstate):  # noqa: F811
+def test_ringbuf_rejects_other_maps_and_poll_without_callback(kstate):  # noqa: F811
     m = kstate.map(stats_map())
     with pytest.raises(PybpfError, match="not a ring buffer"):
         RingBuffer(m)
+    with RingBuffer(kstate.map(_ringbuf(4096))) as rb:
+        with pytest.raises(ValueError, match="callback"):
+            rb.poll(0)
+        assert rb.wait(0) is False and rb.read() == []
 
 
 def _perf_map() -> MapSpec:
@@ -163,3 +167,38 @@ def test_iter_task_lists_own_pid(kstate):  # noqa: F811
     assert (os.getpid(), os.getpid()) in pairs
     assert (child.pid, child.pid) in pairs
     assert (child.pid, child.pid) not in set(struct.iter_unpack("<II", again))  # runs anew
+
+
+def test_ringbuf_concurrent_producer_across_wraps(kstate):  # noqa: F811
+    """A producer thread and the reader at once, through a small ring many times over:
+    the consumer position must reach the kernel whole (a torn write drops records)."""
+    import threading
+    import time
+
+    size, rounds, chunk = 1 << 16, 200, 1000
+    stats = kstate.map(stats_map())
+    rb_map = kstate.map(_ringbuf(size))
+    prog = kstate.load(ringbuf_seq())
+    got: list[int] = []
+    with RingBuffer(rb_map, record="QQ") as rb:
+        done = threading.Event()
+
+        def produce() -> None:
+            try:
+                for _ in range(rounds):
+                    while rb.available() > size // 2:
+                        time.sleep(0.0002)
+                    prog.test_run(PACKET, repeat=chunk)
+            finally:
+                done.set()
+
+        th = threading.Thread(target=produce)
+        th.start()
+        while not done.is_set() or rb.available():
+            got.extend(r[0] for r in rb.read())
+            if not rb.available():
+                rb.wait(0.005)
+        th.join()
+        got.extend(r[0] for r in rb.read())
+    assert stats_of(stats)[1] == 0  # nothing dropped
+    assert got == list(range(rounds * chunk))

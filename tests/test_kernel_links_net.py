@@ -45,6 +45,22 @@ def test_xdp_drop_fails_ping_pass_succeeds(kstate, veth, mode):  # noqa: F811
     assert ping(veth.ns_ip) == 1  # detached
 
 
+def test_xdp_link_update_swaps_program(kstate, veth):  # noqa: F811
+    assert ping(veth.ns_ip) == 1
+    kstate.map(stats_map())
+    drop = kstate.load(hits_and_sum(ProgType.XDP, ret=XDP_DROP))
+    passer = kstate.load(hits_and_sum(ProgType.XDP, ret=XDP_PASS))
+    with attach_xdp(drop, veth.host_dev) as link:
+        assert ping(veth.ns_ip, timeout=0.3) == 0
+        with pytest.raises(PybpfError, match="update xdp"):
+            link.update(passer, expected=passer)  # not the one attached
+        link.update(passer, expected=drop)
+        assert link.info()["prog_id"] == passer.id
+        assert ping(veth.ns_ip, count=2) == 2
+    with pytest.raises(PybpfError, match="closed"):
+        link.update(drop)
+
+
 def test_xdp_unknown_device_is_one_line_error():
     with pytest.raises(PybpfError, match="does not exist"):
         attach_xdp(0, "no-such-dev0")
@@ -149,3 +165,33 @@ def test_socket_filter_drops_and_truncates(kstate):  # noqa: F811
             assert r.recv(100) == b"hell"
         s.sendto(b"hello world", r.getsockname())  # detached: whole datagram
         assert r.recv(100) == b"hello world"
+
+
+DENY_CASES = {
+    "connect4": (ProgType.CGROUP_SOCK_ADDR, AttachType.CGROUP_INET4_CONNECT,
+                 "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                 " s.connect(('127.0.0.1', 9))"),
+    "connect6": (ProgType.CGROUP_SOCK_ADDR, AttachType.CGROUP_INET6_CONNECT,
+                 "s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+                 " s.connect(('::1', 9))"),
+    "sysctl": (ProgType.CGROUP_SYSCTL, AttachType.CGROUP_SYSCTL,
+               "open('/proc/sys/kernel/ostype').read()"),
+    "device": (ProgType.CGROUP_DEVICE, AttachType.CGROUP_DEVICE, "open('/dev/null').close()"),
+}
+
+
+@pytest.mark.parametrize("hook", sorted(DENY_CASES))
+def test_cgroup_hooks_deny_then_allow(kstate, child_cgroup, hook):  # noqa: F811
+    ptype, at, action = DENY_CASES[hook]
+    code = (f"import socket\ntry:\n {action}\n print('allowed')\n"
+            "except PermissionError:\n print('denied')")
+    stats = kstate.map(stats_map())
+    prog = kstate.load(hits_and_sum(ptype, ret=0, attach_type=at))
+    with attach_cgroup(prog, child_cgroup, hook) as link:
+        assert link.info()["prog_id"] == prog.id
+        res = _run_in_cgroup(child_cgroup, code)
+        assert res.stdout.strip() == "denied", res.stderr
+    hits, _ = stats_of(stats)
+    assert hits >= 1
+    res = _run_in_cgroup(child_cgroup, code)
+    assert res.stdout.strip() == "allowed", res.stderr

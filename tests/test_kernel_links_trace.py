@@ -147,3 +147,84 @@ def test_link_close_is_idempotent_and_errors_are_one_line(kstate):  # noqa: F811
         attach_raw_tracepoint(prog, "no_such_tracepoint_xyz")
     assert "\n" not in str(ei.value)
     assert errno.errorcode  # keep errno imported for readers of this file
+
+
+def test_attach_picks_the_kind_from_the_spec(kstate, workload):  # noqa: F811
+    from pybpf.kernel.links import attach
+    from pybpf.kernel.links.tracepoint import TracepointLink
+
+    counts = kstate.map(counts_map())
+    spec = count_by_tgid(ProgType.TRACEPOINT, section="tracepoint/syscalls/sys_enter_getpid")
+    prog = kstate.load(spec)
+    with attach(prog) as link:
+        assert isinstance(link, TracepointLink)
+        assert link.target == "syscalls:sys_enter_getpid"
+        pid, _ = run_workload(workload, "getpid", 9)
+    assert count_of(counts, pid) == 9
+    spec = hits_and_sum(ProgType.KPROBE)
+    spec.section, spec.attach_to = "uretprobe", f"{workload}:pybpf_target"
+    kstate.map(stats_map())
+    uprog = kstate.load(spec)
+    with attach(uprog) as link:
+        assert link.kind == "uretprobe"
+        run_workload(workload, "func", 3)
+    assert stats_of(kstate.maps["stats"])[0] == 3
+
+
+def test_perf_event_page_faults_of_own_thread(kstate):  # noqa: F811
+    import mmap
+    import os
+
+    stats = kstate.map(stats_map())
+    prog = kstate.load(hits_and_sum(ProgType.PERF_EVENT))
+    pages = 200
+    with attach_perf_event(prog, "page-faults", period=1, pid=os.getpid()) as link:
+        assert len(link) == 1  # one event following this thread on any CPU
+        buf = mmap.mmap(-1, pages * mmap.PAGESIZE)
+        for i in range(pages):
+            buf[i * mmap.PAGESIZE] = 1  # first touch of each page faults
+        buf.close()
+    assert stats_of(stats)[0] >= pages
+
+
+def test_btf_target_ids():
+    from pybpf.btf import Kind, vmlinux
+    from pybpf.kernel.links import attach_btf_id
+
+    btf = vmlinux()
+    assert attach_btf_id(AttachType.TRACE_ITER, "task") == btf.find("bpf_iter_task", Kind.FUNC)
+    assert attach_btf_id(AttachType.TRACE_RAW_TP, "tp_btf/sched_switch") == btf.find(
+        "btf_trace_sched_switch", Kind.TYPEDEF)
+    with pytest.raises(PybpfError, match="no func 'no_such_fn_xyz'"):
+        attach_btf_id(AttachType.TRACE_FENTRY, "no_such_fn_xyz")
+
+
+def test_perf_event_attr_matches_uapi_layout():
+    from pybpf.kernel import perf_event as pe
+
+    offsets = {name: getattr(pe.PerfEventAttr, name).offset for name, _ in
+               pe.PerfEventAttr._fields_}
+    assert offsets["config"] == 8 and offsets["flags"] == 40 and offsets["config1"] == 56
+    assert offsets["config2"] == 64 and offsets["clockid"] == 92 and offsets["config3"] == 128
+    assert pe.parse_cpu_list("0-3,5,7-8") == [0, 1, 2, 3, 5, 7, 8]
+    assert pe.parse_cpu_list("0") == [0]
+
+
+def test_pinned_link_outlives_its_object(kstate, workload):  # noqa: F811
+    import os
+
+    from pybpf.kernel.pin import ensure_bpffs
+
+    counts = kstate.map(counts_map())
+    prog = kstate.load(count_by_tgid(ProgType.TRACEPOINT))
+    path = os.path.join(ensure_bpffs(), f"pybpf_test_link_{os.getpid()}")
+    link = attach_tracepoint(prog, "syscalls:sys_enter_getpid")
+    try:
+        link.pin(path)
+        link.close()  # the pin keeps it attached
+        assert len(kstate.our_links()) == 1
+        pid, _ = run_workload(workload, "getpid", 11)
+        assert count_of(counts, pid) == 11
+    finally:
+        os.unlink(path)
+    assert kstate.our_links() == []

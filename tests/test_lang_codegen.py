@@ -168,8 +168,10 @@ def test_variable_strings_ternary_and_compare() -> None:
 
 def test_unsupported_constructs_fail_cleanly() -> None:
     with pytest.raises(CompileError) as info:
-        compile_script("BEGIN { @m[1] = 1; for ($kv : @m) { } }", tracepoint_format=None)
+        compile_script("kprobe:f { @m[1] = 1; for ($kv : @m) { @x = arg0; } }",
+                       tracepoint_format=None)
     assert info.value.text.startswith("stdin:1:")
+    assert "for loop over a map" in info.value.text
 
 
 CASES = Path(__file__).parent / "lang_cases"
@@ -222,3 +224,67 @@ def test_time_event_text_and_json() -> None:
     assert out.startswith(f"Attaching 1 probe...\n{year}|")
     _, js = run('BEGIN { time("%Y\\n"); exit(); }', fmt="json")
     assert js.splitlines()[1] == f'{{"type": "time", "data": "{year}\\n"}}'
+
+
+def test_string_positional_parameters() -> None:
+    src = 'BEGIN { printf("%s|%s|%d\\n", str($1), str($2), $2); @[str($1)] = 1; exit(); }'
+    _, out = run(src, params=["abc", "12"])
+    # the same text bpftrace 0.17 prints for `bpftrace -e '...' abc 12`
+    assert out == "Attaching 1 probe...\nabc|12|12\n\n\n@[abc]: 1\n"
+
+
+def test_has_key_delete_and_ranges() -> None:
+    src = ('BEGIN { @m[1] = 5; @m[2] = 6; delete(@m, 1); '
+           'printf("%d %d\\n", has_key(@m, 1), has_key(@m, 2)); '
+           '@t[1, "a"] = 1; printf("%d\\n", has_key(@t, (1, "a"))); '
+           '$i = 0; for ($j : 0..4) { $i += $j; } printf("%d\\n", $i); exit(); }')
+    _, out = run(src)
+    assert out.splitlines()[1:4] == ["0 1", "1", "6"]
+    assert "@m[2]: 6\n" in out and "@m[1]" not in out
+
+
+@pytest.mark.kernel
+def test_ksym_decoding_uses_kallsyms() -> None:
+    from pybpf.lang.runtime import Decoder
+    from pybpf.symbols import kallsyms
+
+    addr = kallsyms().address("schedule")
+    if not addr:
+        pytest.skip("kallsyms addresses are hidden")
+    script = compile_script("BEGIN { @ = 1; }", tracepoint_format=None)
+    assert Decoder(script).symbol(addr) == "schedule"
+
+
+def test_wildcard_expansion_one_program_each_and_missing_fields_skip() -> None:
+    from pybpf.lang.probes import ProbeSpec
+
+    other = OPENAT_FORMAT.replace("sys_enter_openat", "sys_enter_open_tree").replace(
+        "\tfield:int flags;", "\tfield:int other;")
+
+    def formats(name: str):  # type: ignore[no-untyped-def]
+        return parse_format(OPENAT_FORMAT if name.endswith("openat") else other, name)
+
+    def expand(spec: ProbeSpec) -> list[ProbeSpec]:
+        return [ProbeSpec("tracepoint", "syscalls", n, raw=f"tracepoint:syscalls:{n}")
+                for n in ("sys_enter_openat", "sys_enter_open_tree")]
+
+    script = compile_script("t:syscalls:sys_enter_open* { @[probe] = sum(args.flags); }",
+                            tracepoint_format=formats, expand=expand)
+    assert [p.probe.func for p in script.programs] == ["sys_enter_openat"]
+    script = compile_script("t:syscalls:sys_enter_open* { @[probe] = count(); }",
+                            tracepoint_format=formats, expand=expand)
+    assert script.probe_names == ["tracepoint:syscalls:sys_enter_openat",
+                                  "tracepoint:syscalls:sys_enter_open_tree"]
+    out = run_vm(script, [("tp_1", bytes(80)), ("tp_0", bytes(80)), ("tp_1", bytes(80))])
+    assert ("@[tracepoint:syscalls:sys_enter_openat]: 1\n"
+            "@[tracepoint:syscalls:sys_enter_open_tree]: 2\n") in out
+
+
+@pytest.mark.kernel
+def test_kernel_accepts_variables_set_on_one_path_and_loops() -> None:
+    src = ('BEGIN { if (pid > 1) { $x = 1; $s = "a"; } printf("%d %s\\n", $x, $s); '
+           '$i = 0; while ($i < 50) { $i++; @h = hist($i); if ($i == 40) { break; } } '
+           'unroll(20) { printf("%s %d\\n", comm, $i); } exit(); }')
+    script = compile_script(src, tracepoint_format=None)
+    assert script.spec.maps["scratch"].value_size <= 256  # temporaries are reused
+    script.spec.load(backend="kernel").close()

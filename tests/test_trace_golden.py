@@ -10,10 +10,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
 from test_trace_runtime import COMM, OPENER, ROOT
 
 BPFTRACE = shutil.which("bpftrace")

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-COMM = "tw_opener"
+# unique per test run: concurrent runs of this suite must not count each other's opens
+COMM = f"tw{os.getpid() % 100000:05d}"
 OPENER = textwrap.dedent(f"""\
     import sys, time
     with open("/proc/self/comm", "w") as f:
@@ -248,20 +249,106 @@ def test_nothing_left_after_cli(opener: str) -> None:
     the CLI returns, neither does (programs hold their maps, so no map means no program)."""
     from pybpf.kernel.info import list_maps, list_progs
 
+    name = f"lk{COMM}"  # unique to this run, like COMM
     script = ("tracepoint:syscalls:sys_enter_openat /comm == \"" + COMM + "\"/ "
-              "{ @tw_leakcheck[comm] = count(); }")
+              "{ @" + name + "[comm] = count(); }")
     p = subprocess.Popen([sys.executable, "-m", "pybpf", "trace", "-e", script, "-c",
                           f"{sys.executable} {opener} 2 /etc/hostname 0.5"],
                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stderr is not None
     assert p.stderr.readline() == "Attached 1 probe\n"
-    live = [m for m in list_maps() if m.name == "AT_tw_leakcheck"]
+    live = [m for m in list_maps() if m.name == f"AT_{name}"]
     assert len(live) == 1
     map_id = live[0].id
     prog_ids = {pr.id for pr in list_progs() if map_id in (pr.map_ids or [])}
     assert len(prog_ids) == 1
     out, err = p.communicate(timeout=20)
     assert p.returncode == 0, err
-    assert f"@tw_leakcheck[{COMM}]: 2" in out
+    assert f"@{name}[{COMM}]: 2" in out
     assert map_id not in {m.id for m in list_maps()}
     assert not prog_ids & {pr.id for pr in list_progs()}
+
+
+def test_pid_exit_ends_session() -> None:
+    """-p PID: the session ends when that process does, maps printed."""
+    target = subprocess.Popen(["sleep", "0.5"])
+    r = pybpf_trace("-q", "-p", str(target.pid), "-e", "interval:ms:10 { @alive = 1; }")
+    target.wait()
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "\n\n@alive: 1\n"
+
+
+def test_pid_missing_is_one_line() -> None:
+    r = pybpf_trace("-p", "999999999", "-e", "interval:ms:10 { @x = 1; }")
+    assert r.returncode == 1
+    assert r.stderr.strip().endswith("-p 999999999: no such process")
+    assert "Traceback" not in r.stderr
+
+
+def test_child_command_not_found() -> None:
+    r = pybpf_trace("-e", "BEGIN { @x = 1; }", "-c", "/nonexistent/cmd arg")
+    assert r.returncode == 1
+    assert "command not found: /nonexistent/cmd" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_map_full_warns_once_with_name(tmp_path: Path) -> None:
+    """More distinct keys than the map holds: one warning naming the map, exit 0."""
+    spin = tmp_path / "spin.py"
+    spin.write_text(textwrap.dedent(f"""\
+        import os
+        with open("/proc/self/comm", "w") as f:
+            f.write("{COMM}")
+        for _ in range(6000):
+            os.getppid()
+    """))
+    r = pybpf_trace("-q", "-e", "tracepoint:syscalls:sys_enter_getppid /comm == \"" + COMM
+                    + "\"/ { @fullmap[nsecs] = 1; @calls = count(); }",
+                    "-c", f"{sys.executable} {spin}")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("WARNING: map @fullmap is full (4096 entries)") == 1
+    assert "@calls: 6000\n" in r.stdout
+    assert "@calls" not in r.stderr
+
+
+def test_uprobe_on_libc(tmp_path: Path) -> None:
+    libc = next((p for p in ("/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib64/libc.so.6",
+                             "/lib64/libc.so.6") if os.path.exists(p)), None)
+    if libc is None:
+        pytest.skip("no libc.so.6 at a known path")
+    work = tmp_path / "gp.py"
+    work.write_text(textwrap.dedent(f"""\
+        import os
+        with open("/proc/self/comm", "w") as f:
+            f.write("{COMM}")
+        for _ in range(9):
+            os.getppid()
+    """))
+    r = pybpf_trace("-q", "-e", f"uprobe:{libc}:getppid /comm == \"{COMM}\"/ "
+                    "{ @[comm] = count(); }", "-c", f"{sys.executable} {work}")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"\n\n@[{COMM}]: 9\n"
+
+
+def test_all_syscall_tracepoints_fast_exit(tmp_path: Path) -> None:
+    """sys_enter_*: hundreds of probes attached, exact counts for the workload, and the
+    CLI returns (output pipe closed) without waiting out one RCU grace period per probe."""
+    from pybpf.kernel.tracefs import list_tracepoints
+
+    n = len(list_tracepoints("syscalls:sys_enter_*"))
+    spin = tmp_path / "spin.py"
+    spin.write_text(textwrap.dedent(f"""\
+        import os
+        with open("/proc/self/comm", "w") as f:
+            f.write("{COMM}")
+        for _ in range(25):
+            os.getppid()
+    """))
+    t0 = time.monotonic()
+    r = pybpf_trace("-e", "tracepoint:syscalls:sys_enter_* /comm == \"" + COMM + "\"/ "
+                    "{ @[probe] = count(); }", "-c", f"{sys.executable} {spin}")
+    elapsed = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == f"Attached {n} probes\n"
+    assert "@[tracepoint:syscalls:sys_enter_getppid]: 25\n" in r.stdout
+    assert elapsed < n * 0.03  # far less than one grace period (~40 ms) per probe

@@ -65,6 +65,19 @@ def test_raw_instructions_and_bytes_with_maps_by_index() -> None:
     assert "fp-8" in v.errors[0].reason and "uninitialized" in v.errors[0].reason
 
 
+def test_collection_spec_brings_its_maps() -> None:
+    from pybpf.spec import CollectionSpec
+
+    coll = CollectionSpec({"p": _spec(NULL_DEREF.replace("r6 == 0", "r0 == 0"))},
+                          {"counts": HASH})
+    assert verify(coll).accepted
+    coll.programs["q"] = _spec("r0 = 0\nexit")
+    from pybpf.errors import BadInput
+
+    with pytest.raises(BadInput, match="2 programs"):
+        verify(coll)
+
+
 def test_decode_errors_are_rejections_at_their_index() -> None:
     v = verify(b"\xb7\x00\x00\x00\x00\x00\x00\x00" + b"\xff" * 8, "xdp")
     assert not v.accepted and v.errors[0].index == 1
@@ -131,6 +144,7 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     assert "rejected" in out and "insn 9: r0 = *(u64 *)(r0 +0)" in out
     assert "may be null here" in out and "verification time" in out
+    assert "8: if r6 == 0x0 goto pc+1" in out and "r6=scalar(" in out  # the --log trace
     garbage = _write(tmp_path, "garbage.s", "r0 = = 1\n")
     assert main(["verify", garbage]) == 2
     assert "garbage.s:1" in capsys.readouterr().err

@@ -23,9 +23,9 @@ RANDOM = 250
 def _category(ours: str, kernel: str) -> str:
     for words, name in (
         ("uninitialized", "uninitialized stack read (the kernel allows it for CAP_PERFMON)"),
-        ("spin_lock", "bpf_spin_lock maps (the kernel needs the value's BTF)"),
-        ("bpf_loop", "bpf_loop callbacks (the kernel needs BTF func_info)"),
-        ("missing btf func_info", "bpf_loop callbacks (the kernel needs BTF func_info)"),
+        ("reserved field", "an RFC 9669 encoding rule broken in code the kernel never reaches"),
+        ("No program to jit", "kernel bug: bpf_loop with a constant 0 count in a program "
+                              "with another function ('verifier bug: No program to jit')"),
     ):
         if words in ours or words in kernel:
             return name

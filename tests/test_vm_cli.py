@@ -54,11 +54,11 @@ def test_run_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     f.write_text(PROG)
     assert main(["run", str(f), "--mem", "ff", "--budget", "50"]) == 1
     err = capsys.readouterr().err
-    assert err == ("pybpf run: insn 2: instruction budget of 50 exhausted "
+    assert err == (f"pybpf run: {f}:5:1: insn 2: instruction budget of 50 exhausted "
                    "(raise it with budget=... or --budget)\n")
     assert main(["run", str(f)]) == 1
     assert capsys.readouterr().err == \
-        "pybpf run: insn 1: read of 1 bytes at 0x0: null pointer dereference\n"
+        f"pybpf run: {f}:3:1: insn 1: read of 1 bytes at 0x0: null pointer dereference\n"
     assert main(["run", str(f), "--mem", "zz"]) == 2
     assert "is not hex bytes" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "missing.s")]) == 1

@@ -273,14 +273,14 @@ def test_lpm_full_and_iteration_post_order() -> None:
 def test_queue_fifo_and_full() -> None:
     q = create_map(mk(MapType.QUEUE, key=0, value=4, entries=2))
     assert isinstance(q, QueueMap)
-    assert q.pop() is None and q.peek() is None
-    assert q.push(b"aaaa", ANY) == 0
-    assert q.push(b"bbbb", ANY) == 0
-    assert q.push(b"cccc", ANY) == -errno.E2BIG
-    assert q.push(b"cccc", NOEXIST) == -errno.EINVAL
-    assert q.push(b"cccc", EXIST) == 0  # overwrites the oldest
-    assert q.peek() == b"bbbb" and len(q) == 2
-    assert [q.pop(), q.pop(), q.pop()] == [b"bbbb", b"cccc", None]
+    assert q.helper_pop() is None and q.helper_peek() is None
+    assert q.helper_push(b"aaaa", ANY) == 0
+    assert q.helper_push(b"bbbb", ANY) == 0
+    assert q.helper_push(b"cccc", ANY) == -errno.E2BIG
+    assert q.helper_push(b"cccc", NOEXIST) == -errno.EINVAL
+    assert q.helper_push(b"cccc", EXIST) == 0  # overwrites the oldest
+    assert q.helper_peek() == b"bbbb" and len(q) == 2
+    assert [q.helper_pop(), q.helper_pop(), q.helper_pop()] == [b"bbbb", b"cccc", None]
     q.update_raw(b"", b"dddd")  # BPF_MAP_UPDATE_ELEM pushes
     assert q.lookup_raw(b"") == b"dddd"
     assert q.lookup_and_delete_raw(b"") == b"dddd" and len(q) == 0
@@ -289,27 +289,27 @@ def test_queue_fifo_and_full() -> None:
 def test_stack_lifo() -> None:
     s = create_map(mk(MapType.STACK, key=0, value=2, entries=3))
     for v in (b"a1", b"b2", b"c3"):
-        assert s.push(v, ANY) == 0  # type: ignore[attr-defined]
+        assert s.helper_push(v, ANY) == 0  # type: ignore[attr-defined]
     assert list(s.values()) == [b"c3", b"b2", b"a1"]
-    assert s.push(b"d4", EXIST) == 0  # type: ignore[attr-defined]  # drops the oldest (a1)
-    assert [s.pop() for _ in range(4)] == [b"d4", b"c3", b"b2", None]  # type: ignore[attr-defined]
+    assert s.helper_push(b"d4", EXIST) == 0  # type: ignore[attr-defined]  # drops the oldest (a1)
+    assert [s.helper_pop() for _ in range(4)] == [b"d4", b"c3", b"b2", None]  # type: ignore[attr-defined]
 
 
 def test_bloom_no_false_negatives() -> None:
     b = create_map(mk(MapType.BLOOM_FILTER, key=0, value=8, entries=100, map_extra=3))
     assert isinstance(b, BloomFilterMap) and b.nr_hashes == 3
-    assert b.push(v64(1), EXIST) == -errno.EINVAL
+    assert b.helper_push(v64(1), EXIST) == -errno.EINVAL
     present = [v64(i * 7919) for i in range(100)]
     for v in present:
-        assert b.push(v, ANY) == 0
+        assert b.helper_push(v, ANY) == 0
     assert all(b.contains(v) for v in present)
     assert b.contains_value(present[0])  # type: ignore[attr-defined]
-    assert all(b.peek(v) == v for v in present)
+    assert all(b.helper_peek(v) == v for v in present)
     absent = [v64(10**9 + i) for i in range(1000)]
     false_pos = sum(b.contains(v) for v in absent)
     assert false_pos < 100  # sized for ~1/2^3 at worst; in practice far fewer
     empty = create_map(mk(MapType.BLOOM_FILTER, key=0, value=8, entries=10))
-    assert empty.nr_hashes == 5 and empty.peek(v64(1)) is None  # type: ignore[attr-defined]
+    assert empty.nr_hashes == 5 and empty.helper_peek(v64(1)) is None  # type: ignore[attr-defined]
 
 
 # -- ring buffer -----------------------------------------------------------
@@ -522,7 +522,7 @@ def test_program_ringbuf_and_queue() -> None:
     prog = _program(text, {"rb": rb, "q": q})
     assert prog.run() == 16  # AVAIL_DATA: one 8-byte record + 8-byte header
     assert rb.consume() == [v64(0x1234)]  # type: ignore[attr-defined]
-    assert q.pop() == v64(0x1234)  # type: ignore[attr-defined]
+    assert q.helper_pop() == v64(0x1234)  # type: ignore[attr-defined]
 
 
 # -- differential: the same operations on a kernel map and a vm map -------------------

@@ -39,6 +39,7 @@ becomes an lddw when C does not fit a sign-extended 32-bit immediate, when
 
 from __future__ import annotations
 
+from ..errors import BadInput
 from .insn import Insn
 from .lexer import split_line
 from .opcodes import Class, Jmp
@@ -49,17 +50,26 @@ from .syntax_ubpf import UbpfSyntax
 __all__ = ["Assembly", "assemble", "assemble_program"]
 
 
-def assemble(text: str, filename: str = "<input>", *, strict: bool = True) -> list[Insn]:
+def assemble(text: str | bytes, filename: str = "<input>", *,
+             strict: bool = True) -> list[Insn]:
     """Assemble ``text``; see the module docstring for the syntax. Errors are ``BadInput``."""
     return assemble_program(text, filename, strict=strict).insns
 
 
-def assemble_program(text: str, filename: str = "<input>", *, strict: bool = True) -> Assembly:
+def assemble_program(text: str | bytes, filename: str = "<input>", *,
+                     strict: bool = True) -> Assembly:
     """Assemble ``text`` keeping labels, named map loads and the source line of every slot.
 
     With ``strict=False`` registers r11-r15 and instructions RFC 9669 forbids are
     accepted as written (for negative tests); otherwise each one is an error.
+    ``bytes`` (a file read in binary) must be UTF-8 text.
     """
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode()
+        except UnicodeDecodeError as e:
+            raise BadInput(f"{filename}: not UTF-8 text (byte {e.start}); assembly is text, "
+                           "for bytecode use pybpf.asm.decode") from None
     asm = AsmState(filename, strict)
     for number, raw in enumerate(text.splitlines(), 1):
         line = split_line(number, raw, filename)

@@ -62,19 +62,7 @@ class KernelSyntax(SharedSyntax):
         if op_tok.text not in JMP_OPERATORS:
             raise self.error(op_tok, f"expected a comparison (==, !=, >, s<, &, ...), "
                              f"found {op_tok.text!r}")
-        op = JMP_OPERATORS[op_tok.text]
-        if self.is_register():
-            src, w2, stok = self.register()
-            if w2 != w:
-                raise self.error(stok, "compare registers of one width (r with r, w with w)")
-            opcode, imm = cls | op | Source.X, 0
-        else:
-            src, imm = 0, self.imm32(expect="a register or constant")
-            opcode = cls | op | Source.K
-        self.expect("goto")
-        rel, label = self.target("off")
-        self.end()
-        self.emit(Insn(opcode, dst, src, rel, imm), label, "off")
+        self.cond_jump(cls, JMP_OPERATORS[op_tok.text], dst, "goto", width=w)
 
     def k_store(self) -> None:
         self.expect("*")

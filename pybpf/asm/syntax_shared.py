@@ -11,6 +11,24 @@ from .parsing import S32_MAX, S32_MIN, U32_MAX, Fixup, ParserBase
 class SharedSyntax(ParserBase):
     """Parsing that reads the same in uBPF and kernel syntax."""
 
+    # -- shared: the tail of a conditional jump -------------------------------------
+    def cond_jump(self, cls: int, op: int, dst: int, sep: str,
+                  width: bool | None = None) -> None:
+        """Read ``src-or-imm <sep> target``, then emit the jump. ``width`` (kernel syntax):
+        whether dst was written ``wN``; a register operand must then match it."""
+        if self.is_register():
+            src, w2, stok = self.register()
+            if width is not None and w2 != width:
+                raise self.error(stok, "compare registers of one width (r with r, w with w)")
+            opcode, imm = cls | op | Source.X, 0
+        else:
+            src, imm = 0, self.imm32(expect="a register or constant")
+            opcode = cls | op | Source.K
+        self.expect(sep)
+        rel, label = self.target("off")
+        self.end()
+        self.emit(Insn(opcode, dst, src, rel, imm), label, "off")
+
     # -- shared: call / exit -------------------------------------------------------
     def call(self, word: str) -> None:
         op = Class.JMP | Jmp.CALL

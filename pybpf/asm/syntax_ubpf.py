@@ -124,19 +124,9 @@ class UbpfSyntax(SharedSyntax):
     def u_jcond(self, word: str) -> None:
         base, cls = _split_width(word, Class.JMP)
         cls = Class.JMP32 if cls == Class.ALU else Class.JMP
-        op = JMP_MNEMONICS[base]
         dst, _, _ = self.register()
         self.expect(",")
-        if self.is_register():
-            src, _, _ = self.register()
-            opcode, imm = cls | op | Source.X, 0
-        else:
-            src, imm = 0, self.imm32(expect="a register or constant")
-            opcode = cls | op | Source.K
-        self.expect(",")
-        rel, label = self.target("off")
-        self.end()
-        self.emit(Insn(opcode, dst, src, rel, imm), label, "off")
+        self.cond_jump(cls, JMP_MNEMONICS[base], dst, ",")
 
     def ubpf_atomic(self) -> None:
         fetch = bool(self.accept("fetch"))

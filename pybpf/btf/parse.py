@@ -276,7 +276,8 @@ class Btf:
         if tid == 0:
             return Kind.UNKN
         if tid < self.start_id:
-            assert self.base is not None
+            if tid < 0 or self.base is None:
+                raise self._no_such_id(tid)
             return self.base.kind_of(tid)
         self._check_id(tid)
         return Kind((self._record(tid)[2] >> 24) & 0x1F)
@@ -286,8 +287,11 @@ class Btf:
         if k >= len(self._offs):
             self._index_to(count=k + 1)  # only as far as this id, not the whole section
         if tid < 0 or k >= len(self._offs):
-            raise BtfNotFound(f"{self.name}: type id {tid} does not exist "
-                              f"(valid ids are 0..{self.nr_types - 1})")
+            raise self._no_such_id(tid)
+
+    def _no_such_id(self, tid: int) -> BtfNotFound:
+        return BtfNotFound(f"{self.name}: type id {tid} does not exist "
+                           f"(valid ids are 0..{self.nr_types - 1})")
 
     # ---- decoding -----------------------------------------------------------------------
 
@@ -305,8 +309,9 @@ class Btf:
         if tid < self.start_id:
             if tid == 0:
                 t = T.Void(0, "")
+            elif tid < 0 or self.base is None:
+                raise self._no_such_id(tid)
             else:
-                assert self.base is not None
                 return self.base.type(tid)
         else:
             self._check_id(tid)

@@ -26,15 +26,14 @@ def run(args: argparse.Namespace) -> int:
     from ..asm.insn import encode
 
     if args.file == "-":
-        text, name = sys.stdin.read(), "<stdin>"
+        raw, name = sys.stdin.buffer.read(), "<stdin>"
     else:
-        path = Path(args.file)
-        try:
-            text = path.read_text()
-        except UnicodeDecodeError as e:
-            raise BadInput(f"{path}: not a text file ({e.reason}); "
-                           "did you mean 'pybpf disasm'?") from None
-        name = str(path)
+        raw, name = Path(args.file).read_bytes(), args.file
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError as e:
+        raise BadInput(f"{name}: not a text file ({e.reason}); "
+                       "did you mean 'pybpf disasm'?") from None
     insns = assemble(text, name, strict=not args.allow_invalid)
     raw = encode(insns)
     if args.hex:

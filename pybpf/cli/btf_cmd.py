@@ -48,20 +48,16 @@ def _from_kernel(btf_id: int):  # type: ignore[no-untyped-def]
     import ctypes
 
     from ..btf import Btf, vmlinux
+    from ..kernel import info as info_mod
     from ..kernel import syscall as sc
-    from ..uapi import Cmd
 
-    fd = sc.bpf(Cmd.BTF_GET_FD_BY_ID, sc.GetIdAttr(start_id=btf_id), what=f"BTF id {btf_id}")
+    fd = info_mod.fd_by_id("btf", btf_id)  # checks the id's range
     try:
-        info = sc.BtfInfo()
-        sc.bpf(Cmd.OBJ_GET_INFO_BY_FD, sc.InfoAttr(bpf_fd=fd, info_len=ctypes.sizeof(info),
-                                                    info=sc.addr_of(info)), what=f"BTF id {btf_id}")
-        blob = ctypes.create_string_buffer(int(info.btf_size))
+        size = int(info_mod.obj_info(fd, sc.BtfInfo).btf_size)
+        blob = ctypes.create_string_buffer(size)
         name = ctypes.create_string_buffer(64)
-        info = sc.BtfInfo(btf=sc.addr_of(blob), btf_size=len(blob), name=sc.addr_of(name),
-                          name_len=len(name))
-        sc.bpf(Cmd.OBJ_GET_INFO_BY_FD, sc.InfoAttr(bpf_fd=fd, info_len=ctypes.sizeof(info),
-                                                    info=sc.addr_of(info)), what=f"BTF id {btf_id}")
+        info = info_mod.obj_info(fd, sc.BtfInfo, sc.BtfInfo(
+            btf=sc.addr_of(blob), btf_size=size, name=sc.addr_of(name), name_len=len(name)))
     finally:
         sc.close_fd(fd)
     label = name.value.decode() or f"btf id {btf_id}"

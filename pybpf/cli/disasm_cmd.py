@@ -42,10 +42,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"{title}:")
             sys.stdout.write(disassemble(insns, args.syntax, map_refs=refs, **options))
         return 0
+    if not raw:
+        raise BadInput(f"{name}: the file is empty (no instructions)")
     try:
         text = disassemble_bytes(raw, args.syntax, validate=not args.no_validate, **options)
     except BadInput as e:
-        raise BadInput(f"{name}: {e}") from None
+        from .run_cmd import looks_like_text
+
+        hint = "; it looks like assembly text: use 'pybpf asm'" if looks_like_text(raw) else ""
+        raise BadInput(f"{name}: {e}{hint}") from None
     sys.stdout.write(text)
     return 0
 

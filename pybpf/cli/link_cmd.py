@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._listargs import add_list_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", nargs="?", default="list", choices=["list", "show"],
-                        help="what to do (default: list)")
-    parser.add_argument("words", nargs="*", help="[id] ID")
-    parser.add_argument("-j", "--json", action="store_true", help="JSON output")
-    parser.add_argument("-p", "--pretty", action="store_true", help="indented JSON output")
+    add_list_arguments(parser, ["list", "show"],
+                       "[id] ID")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._listargs import add_list_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", nargs="?", default="list",
-                        choices=["list", "show", "dump"], help="what to do (default: list)")
-    parser.add_argument("words", nargs="*",
-                        help="[id] ID | pinned PATH; for dump: [xlated] ID [opcodes] [linum]")
-    parser.add_argument("-j", "--json", action="store_true", help="JSON output")
-    parser.add_argument("-p", "--pretty", action="store_true", help="indented JSON output")
+    add_list_arguments(parser, ["list", "show", "dump"],
+                       "[id] ID | pinned PATH; for dump: [xlated] ID [opcodes] [linum]")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import BadInput, PybpfError
-from ..spec import ProgramSpec
+from ..spec import CollectionSpec, ProgramSpec
 from ..uapi import ProgType
 
 TYPES = {
@@ -24,18 +24,26 @@ TYPES = {
     "tracepoint": ProgType.TRACEPOINT,
 }
 
+# Types BPF_PROG_RUN runs on a packet (kprobe/tracepoint programs cannot be test-run).
+STDIN = "<stdin>"  # how a program read from '-' is named in messages
+KERNEL_RUNNABLE = (ProgType.XDP, ProgType.SOCKET_FILTER, ProgType.SCHED_CLS)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Prints 'r0 = DECIMAL (0xHEX)'. For --type raw, r1 points at the memory "
                      "(--mem/--ctx-file) and r2 holds its length; for xdp and socket_filter "
                      "the memory is the packet (a socket filter sees it after the 14-byte "
                      "Ethernet header, as in the kernel's test run).")
-    parser.add_argument("file", help="program: assembly text (.s) or raw bytecode (.bin/.o)")
+    parser.add_argument("file", help="program: assembly text (.s), raw bytecode (.bin) or "
+                                     "a clang-built object (.o); '-' reads stdin")
     mem = parser.add_mutually_exclusive_group()
     mem.add_argument("--mem", metavar="HEX", help="input memory as hex bytes (spaces allowed)")
     mem.add_argument("--ctx-file", metavar="F", help="input memory from a file")
-    parser.add_argument("--type", choices=sorted(TYPES), default="raw",
-                        help="program type: raw context (default), xdp, socket_filter, ...")
+    parser.add_argument("--type", choices=sorted(TYPES), default=None,
+                        help="program type: raw context (default; an object file: its "
+                             "section's type), xdp, socket_filter, ...")
+    parser.add_argument("--prog", metavar="NAME",
+                        help="the program of an object file to run (default: its only one)")
     parser.add_argument("--trace", action="store_true",
                         help="print each executed instruction and the registers it changed")
     parser.add_argument("--budget", type=int, default=None, metavar="N",
@@ -47,10 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load_program(path: str, ptype: ProgType) -> ProgramSpec:
     """A ProgramSpec from a .s file (assembled) or raw little-endian bytecode."""
     p = Path(path)
-    if not p.exists():
+    if path == "-":
+        raw, p, path = sys.stdin.buffer.read(), Path("stdin"), STDIN
+    elif not p.exists():
         raise PybpfError(f"{path}: no such file")
-    raw = p.read_bytes()
-    if p.suffix in (".s", ".asm", ".S") or _looks_like_text(raw):
+    else:
+        raw = p.read_bytes()
+    if p.suffix in (".s", ".asm", ".S") or looks_like_text(raw):
         from ..asm.assembler import assemble_program
 
         asm = assemble_program(raw.decode(errors="replace"), path)
@@ -65,7 +76,8 @@ def load_program(path: str, ptype: ProgType) -> ProgramSpec:
     return ProgramSpec(p.stem, ptype, insns)
 
 
-def _looks_like_text(raw: bytes) -> bool:
+def looks_like_text(raw: bytes) -> bool:
+    """True for UTF-8 made of printable characters and line breaks (assembly, not bytecode)."""
     try:
         text = raw.decode()
     except UnicodeDecodeError:
@@ -98,27 +110,65 @@ def _formatter(spec: ProgramSpec):  # type: ignore[no-untyped-def]
     return fmt
 
 
+def _place(path: str, spec: ProgramSpec, index: int | None) -> str:
+    """Where instruction ``index`` came from: file:line:col when the spec knows, else file."""
+    loc = spec.source_map.get(index) if index is not None else None
+    return str(loc) if loc is not None and loc.file == path else path
+
+
+def load_collection(path: str, ptype: ProgType | None,
+                    prog: str | None) -> tuple[CollectionSpec, str]:
+    """The programs (and maps) of ``path`` and the name of the one to run.
+
+    An ELF object goes through the object loader (its maps come along); ``ptype``
+    overrides the type its section gave. Anything else is one program (``load_program``).
+    """
+    if Path(path).is_file() and Path(path).read_bytes()[:4] == b"\x7fELF":
+        from ..elf import load_collection_spec
+
+        cs: CollectionSpec = load_collection_spec(path)
+        names = [n for n, p in cs.programs.items() if p.autoload]
+        if prog is None:
+            if len(names) != 1:
+                raise BadInput(f"{path}: the object has {len(names)} programs "
+                               f"({', '.join(names) or 'none'}): choose one with --prog NAME")
+            prog = names[0]
+        elif prog not in cs.programs:
+            raise BadInput(f"{path}: no program {prog!r} (have: {', '.join(names) or 'none'})")
+        for name in names:  # load only the chosen program: the others may not fit here
+            cs.programs[name].autoload = name == prog
+        if ptype is not None:
+            cs.programs[prog].type = ptype
+        return cs, prog
+    if prog is not None:
+        raise BadInput("--prog chooses a program of an object file; this is one program")
+    spec = load_program(path, ProgType.UNSPEC if ptype is None else ptype)
+    return CollectionSpec(programs={spec.name: spec}), spec.name
+
+
 def run(args: argparse.Namespace) -> int:
-    ptype = TYPES[args.type]
-    spec = load_program(args.file, ptype)
+    if args.budget is not None and args.budget < 1:
+        raise BadInput(f"--budget {args.budget}: the instruction budget must be at least 1")
+    cs, name = load_collection(args.file, TYPES[args.type] if args.type else None, args.prog)
+    spec = cs.programs[name]
+    ptype = spec.type
+    if args.backend == "kernel" and ptype not in KERNEL_RUNNABLE:
+        kind = "raw" if ptype == ProgType.UNSPEC else ptype.name.lower()
+        raise BadInput(f"--backend kernel cannot test-run {kind} programs "
+                       "(BPF_PROG_RUN): use --type xdp, socket_filter or sched_cls, "
+                       "or the vm backend")
     if args.mem is not None:
         mem = parse_hex(args.mem)
     elif args.ctx_file is not None:
         mem = Path(args.ctx_file).read_bytes()
     else:
         mem = b""
-    packet = ptype in (ProgType.XDP, ProgType.SOCKET_FILTER, ProgType.SCHED_CLS)
+    packet = ptype in KERNEL_RUNNABLE
     if args.backend == "kernel":
-        from ..kernel.programs import load_program as kload
-
-        prog = kload(spec)
-        try:
-            res = prog.test_run(mem) if packet else prog.test_run(ctx=mem or None)
-        finally:
-            prog.close()
-        r0 = res.retval
+        with cs.load("kernel") as coll:
+            r0 = coll.programs[name].test_run(mem).retval
     else:
-        from ..vm import DEFAULT_BUDGET, VmProgram
+        from ..vm import DEFAULT_BUDGET, VmError, VmProgram
 
         out = sys.stdout
         fmt = _formatter(spec)
@@ -127,10 +177,17 @@ def run(args: argparse.Namespace) -> int:
             regs = " ".join(f"r{r}=0x{v:x}" for r, v in sorted(changed.items()))
             out.write(f"{idx:5}: {fmt(idx):<40} {regs}".rstrip() + "\n")
 
-        prog_vm = VmProgram(spec, budget=args.budget or DEFAULT_BUDGET,
-                            trace=trace if args.trace else None)
-        r0 = prog_vm.run(b"", mem, pull_l2=True) if packet else prog_vm.run(bytearray(mem))
-        for line in prog_vm.printk:
-            out.write(f"trace_printk: {line.rstrip()}\n")
+        try:
+            with cs.load("vm", budget=args.budget or DEFAULT_BUDGET,
+                         trace=trace if args.trace else None) as coll:
+                prog_vm = coll.programs[name]
+                assert isinstance(prog_vm, VmProgram)
+                r0 = (prog_vm.run(b"", mem, pull_l2=True) if packet
+                      else prog_vm.run(bytearray(mem)))
+                for line in prog_vm.printk:
+                    out.write(f"trace_printk: {line.rstrip()}\n")
+        except VmError as e:
+            shown = STDIN if args.file == "-" else args.file
+            raise VmError(f"{_place(shown, spec, e.index)}: {e}") from None
     print(f"r0 = {r0} (0x{r0:x})")
     return 0

@@ -15,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="program type: xdp, socket, tc, kprobe, tracepoint, ... "
                              "(default: the file's '; type:' line, else socket)")
     parser.add_argument("--log", action="store_true",
-                        help="also print the statistics of the run (instructions processed, "
-                             "states kept, time)")
+                        help="also print every instruction processed with the registers it "
+                             "reads, and the statistics of the run")
     parser.add_argument("--unprivileged", action="store_true",
                         help="check as for an unprivileged user (no loops, no pointer leaks)")
 
@@ -27,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
 
     prog = load_file(args.file, args.type, args.section)
     verdict = verify(prog.spec, maps=prog.maps, privileged=not args.unprivileged,
-                     strict_stack=prog.strict)
+                     strict_stack=prog.strict, log=args.log)
+    for line in verdict.log:
+        print(line)
     name = f"{args.file} ({prog.spec.type.name.lower()}, {len(prog.spec.insns)} insns)"
     if verdict.accepted:
         print(f"{name}: accepted")

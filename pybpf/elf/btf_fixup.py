@@ -100,6 +100,8 @@ def fixup_btf(raw: bytes, path: str, sec_sizes: dict[str, int],
             vname = _name(buf, s0, _W.unpack_from(buf, vrec[0])[0]) if vrec else ""
             fixed.append((vtype, offs.get(vname, voff), vsize))
         fixed.sort(key=lambda e: e[1])
+        if size >= 1 << 32 or any(not 0 <= e[1] < 1 << 32 for e in fixed):
+            raise BadInput(f"{path}: section {name}: size or variable offsets out of range")
         _W.pack_into(buf, off + 8, size)
         for i, ent in enumerate(fixed):
             struct.pack_into("<III", buf, base + 12 * i, *ent)

@@ -7,9 +7,7 @@ load (the initial contents) and after (the live map), using the DATASEC layout.
 
 from __future__ import annotations
 
-import gzip
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +19,7 @@ from .reader import SHT_NOBITS, STB_WEAK, ElfFile, Section
 
 BPF_F_RDONLY_PROG = 1 << 7
 BPF_F_MMAPABLE = 1 << 10
+MAX_DATA = 1 << 30  # far above what an array map value may be; guards corrupt headers
 
 
 def is_data_section(name: str) -> bool:
@@ -55,6 +54,9 @@ def section_vars(elf: ElfFile, sec: Section, btf: Btf | None) -> dict[str, VarIn
 def data_map(sec: Section, btf: Btf | None) -> MapSpec:
     """The array map holding a data section (one entry: the whole section)."""
     ro = sec.name.startswith(".rodata")
+    if sec.size > MAX_DATA:
+        raise BadInput(f"section {sec.name}: {sec.size} bytes of global data is more than a "
+                       f"map value can hold ({MAX_DATA})")
     data = bytes(sec.size) if sec.type == SHT_NOBITS else sec.data
     flags = BPF_F_MMAPABLE | (BPF_F_RDONLY_PROG if ro else 0)
     ms = MapSpec(sec.name, MapType.ARRAY, 4, max(sec.size, 1), 1, flags,
@@ -216,6 +218,8 @@ def collect_externs(elf: ElfFile, btf: Btf | None) -> Externs:
     for dsid in btf.find_all(".kconfig", Kind.DATASEC):
         for vs in btf[dsid].vars:  # type: ignore[attr-defined]
             v = btf[vs.type]
+            if v.kind != Kind.VAR:
+                raise BadInput(f"{elf.path}: .kconfig lists type {vs.type}, not a variable")
             size = btf.size(v.type)  # type: ignore[attr-defined]
             align = max(btf.align(v.type), 1)  # type: ignore[attr-defined]
             off = (off + align - 1) // align * align
@@ -226,6 +230,9 @@ def collect_externs(elf: ElfFile, btf: Btf | None) -> Externs:
     for dsid in btf.find_all(".ksyms", Kind.DATASEC):
         for vs in btf[dsid].vars:  # type: ignore[attr-defined]
             v = btf[vs.type]
+            if v.kind not in (Kind.FUNC, Kind.VAR):
+                raise BadInput(f"{elf.path}: .ksyms lists type {vs.type}, not a variable "
+                               "or function")
             if v.kind == Kind.FUNC:
                 kind = KFUNC
             else:
@@ -283,6 +290,8 @@ def kallsyms(names: set[str]) -> dict[str, int]:
 
 def kernel_version() -> int:
     """LINUX_KERNEL_VERSION as libbpf computes it: KERNEL_VERSION(a, b, min(c, 255))."""
+    import re
+
     rel = os.uname().release
     m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", rel)
     if not m:
@@ -293,6 +302,8 @@ def kernel_version() -> int:
 
 def kernel_config() -> dict[str, str]:
     """CONFIG_* values from /proc/config.gz or /boot/config-$(uname -r) ({} if neither)."""
+    import gzip
+
     text = ""
     try:
         with gzip.open("/proc/config.gz", "rt") as f:

@@ -8,6 +8,7 @@ subprograms, func/line info); fix the BTF up for the kernel.
 from __future__ import annotations
 
 import os
+import struct
 from typing import Any
 
 from ..errors import BadInput, PybpfError
@@ -47,6 +48,20 @@ def load_collection_spec(path: str, *, kconfig: dict[str, str] | None = None,
 def load_object_bytes(data: bytes, path: str = "<object>", *,
                       kconfig: dict[str, str] | None = None,
                       core_candidates: Any = None) -> ObjectSpec:
+    """``load_collection_spec`` on bytes already read (``path`` names them in errors)."""
+    try:
+        return _load(data, path, kconfig, core_candidates)
+    except BadInput as e:
+        msg = str(e)
+        raise BadInput(msg if msg.startswith(path) else f"{path}: {msg}") from None
+    except (struct.error, IndexError, OverflowError) as e:
+        # a corrupt field that no specific check caught: still one line, naming the file
+        raise BadInput(f"{path}: malformed object ({e}); rebuild it with clang -target bpf") \
+            from None
+
+
+def _load(data: bytes, path: str, kconfig: dict[str, str] | None,
+          core_candidates: Any) -> ObjectSpec:
     from ..btf import Btf, BtfError, parse_btf_ext
 
     elf = read_elf(data, path)
@@ -121,7 +136,9 @@ def load_object_bytes(data: bytes, path: str = "<object>", *,
     for cs in code.values():
         if cs.name == ".text":
             continue
-        d = find_section_def(cs.name)
+        # SEC("?name"): a program that is not loaded unless autoload is switched on
+        secname = cs.name[1:] if cs.name.startswith("?") else cs.name
+        d = find_section_def(secname)
         if d is None:
             raise BadInput(f"{path}: section {cs.name}: unknown program type; use a libbpf "
                            "SEC() name such as tracepoint/..., xdp, kprobe/...")
@@ -132,9 +149,10 @@ def load_object_bytes(data: bytes, path: str = "<object>", *,
         for sym in progs:
             start = sym.value // 8
             linked = link_program(binder, cs, start, func_size(cs, start), sym.name)
-            ps = ProgramSpec(sym.name, d.prog_type, linked.insns, license, cs.name,
-                             d.attach_type, attach_target(d, cs.name), linked.map_refs,
-                             linked.source_map, kern_version, d.load_flags())
+            ps = ProgramSpec(sym.name, d.prog_type, linked.insns, license, secname,
+                             d.attach_type, attach_target(d, secname), linked.map_refs,
+                             linked.source_map, kern_version, d.load_flags(),
+                             autoload=secname == cs.name)
             if btf is not None and linked.func_info:
                 ps.func_info = linked.func_info
                 ps.line_info = linked.line_info

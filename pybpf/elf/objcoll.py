@@ -96,6 +96,10 @@ def load_object(spec: ObjectSpec, *, pin_root: str | None = None, pin_dir: str |
                 log_level: int = 0, **prog_opts: Any) -> ObjectCollection:
     """Maps (``pin_dir``: every map pinned there by name, reusing existing pins), then
     programs; see ``ObjectSpec.load``."""
+    import os
+
+    if pin_dir:
+        os.makedirs(pin_dir, exist_ok=True)
     maps_only = CollectionSpec({}, {}, spec.btf)
     for name, ms in spec.maps.items():
         m2 = ms.copy()
@@ -103,8 +107,6 @@ def load_object(spec: ObjectSpec, *, pin_root: str | None = None, pin_dir: str |
         if pin_dir and not path and name not in spec.data and name != ".kconfig":
             path = f"{pin_dir}/{name}"  # global data stays private, as in libbpf
         if path:
-            import os
-
             os.makedirs(os.path.dirname(path), exist_ok=True)
             m2.pin_path = path
         maps_only.maps[name] = m2

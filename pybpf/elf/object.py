@@ -112,6 +112,16 @@ class ObjectSpec(CollectionSpec):
                              "decode as a record (bitfields or unions)")
         return rd
 
+    def _vm_slots(self, coll: Any) -> None:
+        """Initial map-in-map / program-array slots in the vm (objects, not fds)."""
+        for name, md in self.map_defs.items():
+            outer = coll.maps.get(name)
+            for slot, target in md.init_slots.items():
+                if target in coll.maps and hasattr(outer, "set_map"):
+                    outer.set_map(slot, coll.maps[target])
+                elif target in coll.programs and hasattr(outer, "set_program"):
+                    outer.set_program(slot, coll.programs[target])
+
     # -- load -------------------------------------------------------------
     def load(self, backend: str = "kernel", **options: Any) -> Any:
         """Maps (pinned ones reused), initial map-in-map slots, then programs; returns an
@@ -119,6 +129,11 @@ class ObjectSpec(CollectionSpec):
         /sys/fs/bpf) is where maps declared ``__uint(pinning, LIBBPF_PIN_BY_NAME)`` live."""
         if backend != "kernel":
             coll = CollectionSpec.load(self, backend, **options)
+            self._vm_slots(coll)
+            for name, m in coll.maps.items():
+                ms = self.maps.get(name)
+                if ms is not None and (ms.key_type is not None or ms.value_type is not None):
+                    m.typed(ms.key_type, ms.value_type)
             for name, view in self.data.items():
                 view.live = coll.maps.get(name)
             return coll

@@ -136,4 +136,6 @@ def read_elf(data: bytes, path: str = "<object>") -> ElfFile:
 
 def _cstr(table: bytes, off: int) -> str:
     end = table.find(b"\0", off)
-    return table[off:end if end >= 0 else len(table)].decode(errors="replace")
+    s = table[off:end if end >= 0 else len(table)].decode(errors="replace")
+    # names end up in one-line error messages: escape control characters
+    return s if s.isprintable() else s.encode("unicode_escape").decode()

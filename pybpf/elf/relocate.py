@@ -65,11 +65,17 @@ class Binder:
 
 
 def func_size(cs: CodeSection, start: int) -> int:
+    """Instructions in the function at ``start`` (its symbol size, else up to the next)."""
     sym = cs.funcs.get(start)
     if sym is not None and sym.size:
-        return sym.size // 8
-    later = [s for s in cs.funcs if s > start]
-    return (min(later) if later else cs.n) - start
+        n = sym.size // 8
+    else:
+        later = [s for s in cs.funcs if s > start]
+        n = (min(later) if later else cs.n) - start
+    if start < 0 or n <= 0 or start + n > cs.n:
+        raise BadInput(f"section {cs.name}: function at instruction {start} ({n} instructions) "
+                       f"lies outside the section ({cs.n} instructions)")
+    return n
 
 
 def link_program(b: Binder, sec: CodeSection, start: int, size: int, name: str) -> Linked:
@@ -89,7 +95,7 @@ def link_program(b: Binder, sec: CodeSection, start: int, size: int, name: str) 
         nonlocal total
         key = (cs.index, at)
         if key not in placed:
-            if at not in cs.funcs and at != 0:
+            if not 0 <= at < cs.n or (at not in cs.funcs and at != 0):
                 raise BadInput(f"{where}: call target {at} in {cs.name} is not the start of "
                                "a function")
             n = func_size(cs, at)
@@ -159,17 +165,17 @@ def _bind(b: Binder, cs: CodeSection, code: bytearray, i: int, new_i: int, sym: 
     if shndx == 0:
         kc = _extern(b, code, i, sym, where, is_call=False)
         if kc is not None:
-            refs.append(MapRef(new_i, ".kconfig", PseudoSrc.MAP_VALUE, kc))
+            _map_ref(code, i, regs, new_i, ".kconfig", PseudoSrc.MAP_VALUE, kc, refs)
         return
     kind = b.map_sections.get(shndx)
     if kind is not None:
         if sym.type == STT_SECTION:
             raise BadInput(f"{where}: map reference by section symbol; name the map")
-        refs.append(MapRef(new_i, sym.name, PseudoSrc.MAP_FD))
+        _map_ref(code, i, regs, new_i, sym.name, PseudoSrc.MAP_FD, 0, refs)
         return
     data = b.data_sections.get(shndx)
     if data is not None:
-        refs.append(MapRef(new_i, data, PseudoSrc.MAP_VALUE, sym.value + imm))
+        _map_ref(code, i, regs, new_i, data, PseudoSrc.MAP_VALUE, sym.value + imm, refs)
         return
     tcs = b.code.get(shndx)
     if tcs is not None:  # function pointer (bpf_loop callback)
@@ -180,6 +186,17 @@ def _bind(b: Binder, cs: CodeSection, code: bytearray, i: int, new_i: int, sym: 
         return
     raise BadInput(f"{where}: relocation against {sym.name or 'a symbol'} in section "
                    f"{_secname(b, shndx)}, which is neither maps, data nor code")
+
+
+def _map_ref(code: bytearray, i: int, regs: int, new_i: int, name: str, kind: int, off: int,
+             refs: list[MapRef]) -> None:
+    """Record the reference and mark the lddw the way libbpf leaves it (src = kind, the
+    value offset in the second slot); the backend fills in the map itself."""
+    if not -(1 << 31) <= off < (1 << 31):
+        raise BadInput(f"instruction {new_i}: offset {off} into map {name!r} is out of range")
+    refs.append(MapRef(new_i, name, kind, off))
+    _SLOT.pack_into(code, i * 8, LDDW, (kind << 4) | (regs & 0xF), 0, 0)
+    _SLOT.pack_into(code, i * 8 + 8, 0, 0, 0, off if kind == PseudoSrc.MAP_VALUE else 0)
 
 
 def _secname(b: Binder, shndx: int) -> str:

@@ -113,6 +113,9 @@ def error_for(cmd: Cmd, err: int, what: str = "") -> BpfError:
     strerr = os.strerror(err)
     if err in (E.EPERM, E.EACCES):
         if cmd in (Cmd.OBJ_GET, Cmd.OBJ_PIN) and err == E.EACCES:
+            if os.geteuid() == 0:  # root: the kernel's EACCES means "not a BPF object"
+                return BpfInvalid(f"{head}: not a pinned BPF object (pins are files on a bpffs "
+                                  "mount, e.g. /sys/fs/bpf/NAME)", err, cmd)
             return BpfPermissionError(f"{head}: permission denied on the bpffs path", err, cmd)
         writes = (Cmd.MAP_UPDATE_ELEM, Cmd.MAP_DELETE_ELEM, Cmd.MAP_UPDATE_BATCH)
         if cmd in writes and err == E.EPERM:
@@ -125,6 +128,9 @@ def error_for(cmd: Cmd, err: int, what: str = "") -> BpfError:
     if err == E.ENOENT:
         if cmd in (Cmd.MAP_LOOKUP_ELEM, Cmd.MAP_DELETE_ELEM, Cmd.MAP_LOOKUP_AND_DELETE_ELEM):
             return BpfNotFound(f"{head}: no such key", err, cmd)
+        if cmd in (Cmd.MAP_UPDATE_ELEM, Cmd.MAP_UPDATE_BATCH):
+            return BpfNotFound(f"{head}: no such key (update flag EXIST needs an existing key)",
+                               err, cmd)
         if cmd == Cmd.OBJ_GET:
             return BpfNotFound(f"{head}: no such pinned object (check the path under /sys/fs/bpf)",
                                err, cmd)
@@ -153,6 +159,8 @@ def error_for(cmd: Cmd, err: int, what: str = "") -> BpfError:
                            "target (attach_btf_id) for this type",
             Cmd.MAP_UPDATE_ELEM: "check the key/value size and the update flags",
             Cmd.MAP_LOOKUP_ELEM: "this map type may not support lookup from user space",
+            Cmd.MAP_DELETE_ELEM: "this map type has no deletion (array elements always exist: "
+                                 "write zeros instead)",
             Cmd.MAP_GET_NEXT_KEY: "this map type cannot be iterated",
             Cmd.PROG_TEST_RUN: "check data/ctx sizes: this program type may need ctx or "
                                "a minimum packet size (14 bytes for an Ethernet header)",

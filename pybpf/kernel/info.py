@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from ..errors import BadInput
 from ..uapi import Cmd
 from .errors import BpfNotFound, error_for
 from .syscall import (
@@ -61,6 +62,8 @@ def ids(kind: str) -> Iterator[int]:
 
 def fd_by_id(kind: str, obj_id: int) -> int:
     """A new fd for object ``obj_id`` of ``kind``; the caller closes it."""
+    if not 0 < obj_id < 1 << 32:  # ctypes would wrap -1 to 4294967295 and ask for that
+        raise BadInput(f"{kind} id {obj_id} is out of range: ids are 1..4294967295")
     attr = GetIdAttr(start_id=obj_id)
     return bpf(_FD_BY_ID[kind], attr, what=f"{kind} id {obj_id}")
 

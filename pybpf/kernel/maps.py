@@ -321,6 +321,9 @@ class KernelMap(Map):
 
     def update_raw(self, key: bytes, value: bytes, flags: int = ANY) -> None:
         self._check_key(key if self.key_size else None)
+        if self.percpu and len(value) == self.value_size != self.value_buf_size:
+            # one value for every CPU, as the vm maps accept too
+            value = (bytes(value) + bytes(self.value_stride - self.value_size)) * self.ncpus
         if len(value) != self.value_buf_size:
             raise MapError(f"map {self.name!r}: value is {len(value)} bytes, "
                            f"expected {self.value_buf_size}")
@@ -367,28 +370,10 @@ class KernelMap(Map):
                 return int(fd).to_bytes(self.value_size, "little")
         return super()._encode_value(value)
 
-    def push(self, value: Any, flags: int = ANY) -> None:
-        """Queue/stack: push a value (flags=EXIST(2) overwrites the oldest when full).
-        Bloom filter: add a value."""
-        self.update_raw(b"", self._encode_value(value), flags)
-
-    def pop(self, default: Any = None) -> Any:
-        """Queue/stack: remove and return the next value (``default`` when empty)."""
-        raw = self.lookup_and_delete_raw(None)
-        return default if raw is None else self._decode_value(raw)
-
-    def peek(self, default: Any = None) -> Any:
-        """Queue/stack: the next value without removing it."""
-        vbuf = ctypes.create_string_buffer(max(self.value_buf_size, 1))
-        _, err = self._elem(Cmd.MAP_LOOKUP_ELEM, None, vbuf)
-        if err == E.ENOENT:
-            return default
-        if err:
-            raise error_for(Cmd.MAP_LOOKUP_ELEM, err, self._what())
-        return self._decode_value(vbuf.raw[: self.value_buf_size])
-
     def contains_value(self, value: Any) -> bool:
         """Bloom filter: True if ``value`` may be in the set (False: surely not)."""
+        if self.type != MapType.BLOOM_FILTER:
+            return super().contains_value(value)  # raises: names the map type
         vbuf = ctypes.create_string_buffer(self._encode_value(value), self.value_size)
         _, err = self._elem(Cmd.MAP_LOOKUP_ELEM, None, vbuf)
         if err == E.ENOENT:

@@ -23,7 +23,6 @@ from .links import _sys
 
 PAGE = mmap.PAGESIZE
 _HEAD, _TAIL, _DATA_OFF, _DATA_SIZE = 1024, 1032, 1040, 1048
-_U64 = struct.Struct("<Q")
 _HDR = struct.Struct("<IHHI")  # perf_event_header + the sample's u32 raw size
 _LOST = struct.Struct("<8xQQ")  # header, id, lost
 
@@ -39,14 +38,17 @@ class _CpuRing:
             os.close(self.fd)
             raise PybpfError(f"perf buffer on cpu {cpu}: mmap of {pages} pages failed: "
                              f"{e.strerror}") from None
-        self.data_off = int(_U64.unpack_from(self.mm, _DATA_OFF)[0]) or PAGE
-        self.data_size = int(_U64.unpack_from(self.mm, _DATA_SIZE)[0]) or PAGE * pages
+        # data_head/data_tail are read and written as single 8-byte accesses (memoryview
+        # items), not byte by byte as struct does: the kernel uses them concurrently.
+        self._q = memoryview(self.mm).cast("Q")
+        self.data_off = int(self._q[_DATA_OFF // 8]) or PAGE
+        self.data_size = int(self._q[_DATA_SIZE // 8]) or PAGE * pages
         self.lost = 0
 
     def take(self) -> bytes:
         """The unread bytes of the ring (copied, wrap joined), and mark them read."""
-        head = int(_U64.unpack_from(self.mm, _HEAD)[0])
-        tail = int(_U64.unpack_from(self.mm, _TAIL)[0])
+        head = int(self._q[_HEAD // 8])
+        tail = int(self._q[_TAIL // 8])
         if head == tail:
             return b""
         size, base = self.data_size, self.data_off
@@ -55,10 +57,11 @@ class _CpuRing:
             raw = self.mm[base + start:base + size] + self.mm[base:base + end]
         else:
             raw = self.mm[base + start:base + end]
-        _U64.pack_into(self.mm, _TAIL, head)
+        self._q[_TAIL // 8] = head
         return raw
 
     def close(self) -> None:
+        self._q.release()
         self.mm.close()
         os.close(self.fd)
 
@@ -169,11 +172,18 @@ class PerfBuffer:
 
     def poll(self, timeout: float | None = None) -> int:
         """Wait up to ``timeout`` seconds for samples, then hand them to the callback."""
+        if self.callback is None:
+            raise ValueError("poll() hands records to the callback: pass one, or use "
+                             "wait() and read()")
         n = self.consume()
         if n:
             return n
         self._epoll.poll(-1 if timeout is None else timeout)
         return self.consume()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until there is data (True) or ``timeout`` seconds pass (False); reads nothing."""
+        return bool(self._epoll.poll(-1 if timeout is None else timeout))
 
     def drain(self) -> list[Any]:
         """All records available now, every CPU, in CPU order."""

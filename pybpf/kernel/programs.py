@@ -19,7 +19,7 @@ from typing import Any
 from ..asm.insn import Insn
 from ..asm.opcodes import LDDW, PseudoSrc
 from ..collection import Program, RunResult
-from ..errors import PybpfError
+from ..errors import BadInput, PybpfError
 from ..spec import ProgramSpec, SourceLoc
 from ..uapi import Cmd, ProgType
 from .errors import BpfError, VerifierError, error_for
@@ -245,6 +245,8 @@ def load_program(spec: ProgramSpec, maps: Mapping[str, Any] | None = None, *,
     success. On rejection raises ``VerifierError`` (one-line summary; ``.log`` has it all).
     Program BTF comes from ``btf_fd`` or ``spec.btf`` (raw bytes: loaded and closed here).
     """
+    if not spec.insns:  # the kernel answers E2BIG ("too large") for 0 instructions
+        raise BadInput(f"program {spec.name!r}: the program is empty (no instructions)")
     fds = {name: int(getattr(m, "fd", m)) for name, m in (maps or {}).items()}
     insns = patch_map_refs(spec, fds)
     code = b"".join(i.encode() for i in insns)

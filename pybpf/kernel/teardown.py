@@ -7,9 +7,11 @@ taken under the kernel's ``event_mutex``, so 360 probes closed one by one take
 - ``threads``: close all bpf link fds concurrently (their grace periods are
   shared: N links cost about one), then the perf fds. Returns when the kernel is done.
 - ``reaper`` (default): hand every fd to a detached grandchild process that
-  does the closing, and return at once. The programs stop running as soon as
-  the links are gone (the reaper closes those first, concurrently); ``wait()`` on
-  the returned handle blocks until the kernel has released everything.
+  does the closing, and return at once. The reaper keeps only those fds (not
+  stdout: a reader of our pipe sees EOF when we exit, not when it is done).
+  The programs stop running as soon as the links are gone (the reaper closes
+  those first, concurrently); ``wait()`` on the returned handle blocks until
+  the kernel has released everything.
 """
 
 from __future__ import annotations
@@ -117,6 +119,16 @@ def close_links(links: Iterable[Any], *, mode: str = "reaper") -> Teardown:
     return _reap(first, rest)
 
 
+def _keep_only(fds: list[int]) -> None:
+    """Close every inherited fd but ``fds`` (close_range: one syscall per gap)."""
+    top = os.sysconf("SC_OPEN_MAX")
+    low = 0
+    for fd in sorted(set(fds)):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, max(top, low))
+
+
 def _reap(first: list[int], rest: list[int]) -> Teardown:
     r, w = os.pipe()
     pid = os.fork()
@@ -127,9 +139,9 @@ def _reap(first: list[int], rest: list[int]) -> Teardown:
             os.setsid()  # out of the terminal's process group: Ctrl-C must not stop it
             if os.fork() == 0:
                 try:
+                    _keep_only(first + rest + [w])  # not our stdout: pipe readers see EOF
                     close_concurrently(first)  # programs stop running here
-                    for fd in rest:
-                        _close_quiet(fd)
+                    close_concurrently(rest)
                 finally:
                     os._exit(0)  # closes w: the parent's wait() sees EOF
         except BaseException:

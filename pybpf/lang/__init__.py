@@ -3,6 +3,13 @@
 ``compile_script(text)`` runs every pass and returns a ``CompiledScript``;
 ``parse`` alone gives the syntax tree. Errors are ``CompileError`` carrying
 bpftrace-format text.
+
+One pass per module, over one AST (``ast``): ``lexer``/``parser`` (bison-style
+syntax errors and locations), ``probes`` (attach point specs), ``semantic``
+(types in ``types``, kernel structs via ``btftypes``), ``codegen`` (with
+``emitter`` for labels and dead-code removal), then the runtime side:
+``runtime`` decodes ring-buffer events and maps, ``output`` prints them as
+bpftrace does (text and NDJSON).
 """
 
 from __future__ import annotations

@@ -69,6 +69,20 @@ def member(btf: Any, struct_name: str, field: str) -> tuple[T.Type, int, int] | 
     return to_type(btf, f.type), f.bit_offset // 8, int(f.bitfield_size)
 
 
+def bitfield(btf: Any, struct_name: str, field: str) -> tuple[int, int, int] | None:
+    """(byte offset, bit shift inside it, bits) of a bitfield member, else None."""
+    sid = struct_id(btf, struct_name)
+    if sid is None:
+        return None
+    try:
+        f = btf.member(sid, field)
+    except Exception:  # noqa: BLE001 - no such member
+        return None
+    if not f.bitfield_size:
+        return None
+    return f.bit_offset // 8, f.bit_offset % 8, int(f.bitfield_size)
+
+
 def sizeof(btf: Any, name: str) -> int | None:
     sid = struct_id(btf, name)
     return None if sid is None else int(btf.size(sid))

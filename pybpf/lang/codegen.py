@@ -21,7 +21,7 @@ from ..spec import CollectionSpec, MapSpec, ProgramSpec, SourceLoc
 from ..uapi import MapType
 from . import ast
 from . import types as T
-from .emitter import FP, R0, R1, R2, R3, R4, R6, R9, Emitter
+from .emitter import FP, R0, R1, R2, R3, R4, R6, R7, R8, R9, Emitter
 from .errors import Diagnostics, Loc
 from .probes import ProbeSpec
 from .semantic import MapInfo, ProbeInfo, Semantic, field_signed
@@ -40,6 +40,7 @@ PT_REGS_ARGS = (112, 104, 96, 88, 72, 64)
 PT_REGS_RET = 80
 PT_REGS_IP = 128
 STACK_LIMIT = 512
+SCRATCH_LIMIT = 32768  # PCPU_MIN_UNIT_SIZE: the largest per-CPU map value
 
 
 @dataclass(slots=True)
@@ -89,12 +90,18 @@ class CompiledScript:
     probe_names: list[str] = field(default_factory=list)
     programs: list[ProgramMeta] = field(default_factory=list)
     needs_globals: bool = False
+    stack_maps: dict[int, str] = field(default_factory=dict)  # frame limit -> map name
+    btf: Any = None  # the types of whole structs the script prints (decoded at print time)
 
     def map_by_id(self, i: int) -> MapMeta:
         return next(m for m in self.maps.values() if m.id == i)
 
     def programs_for(self, provider: str) -> list[ProgramMeta]:
         return [p for p in self.programs if p.probe.provider == provider]
+
+
+class SkipProgram(Exception):  # noqa: N818 - control flow
+    """This expansion of a wildcard probe lacks a field the script reads: no program."""
 
 
 class CodegenError(Exception):
@@ -120,6 +127,7 @@ class Codegen:
         self.diags = diags
         self.script = CompiledScript(CollectionSpec())
         self.scratch_max = 8
+        self.stack_maps: dict[int, str] = {}  # frame limit -> STACK_TRACE map name
         used: set[str] = set()
         for i, (name, info) in enumerate(sorted(sem.maps.items())):
             if info.value is None:
@@ -147,7 +155,13 @@ class Codegen:
         spec.maps[RINGBUF] = MapSpec(RINGBUF, MapType.RINGBUF, 0, 0, RINGBUF_SIZE)
         if self.script.needs_globals:
             spec.maps[GLOBALS] = MapSpec(GLOBALS, MapType.ARRAY, 4, 8, 1)
+        for limit, name in self.stack_maps.items():
+            spec.maps[name] = MapSpec(name, MapType.STACK_TRACE, 4, 8 * limit, MAX_ENTRIES)
+        self.script.stack_maps = dict(self.stack_maps)
         return self.script
+
+    def stack_map(self, limit: int) -> str:
+        return self.stack_maps.setdefault(limit, f"stack_{limit}")
 
     def program(self, info: ProbeInfo, pspec: ProbeSpec) -> None:
         idx = len(self.script.programs)
@@ -157,13 +171,49 @@ class Codegen:
                  "profile": "profile", "uretprobe": "uretprobe", "kretprobe": "kretprobe"}
         name = f"{short.get(pspec.provider, pspec.provider)[:10]}_{idx}"
         g = ProbeGen(self, info, pspec, probe_id)
-        insns = g.generate()  # resolves labels; the emitter's refs are final after this
+        try:
+            insns = g.generate()  # resolves labels; the emitter's refs are final after this
+        except SkipProgram:
+            self.script.probe_names.pop()
+            return
         ps = ProgramSpec(name, pspec.prog_type, insns, "GPL", section=pspec.raw,
                          attach_to=_attach_to(pspec), map_refs=g.e.map_refs,
                          source_map=g.e.source_map)
+        starts = g.e.func_starts()
+        if starts:
+            ps.btf, ps.func_info = _func_btf(name, starts)
         self.script.spec.programs[name] = ps
         self.script.programs.append(ProgramMeta(name, pspec, probe_id))
-        self.scratch_max = max(self.scratch_max, g.scratch)
+        self.scratch_max = max(self.scratch_max, g.scratch_hw)
+
+
+def _has_for_map(stmts: list[ast.Stmt]) -> bool:
+    for s in stmts:
+        if isinstance(s, ast.ForMap):
+            return True
+        for body in (getattr(s, "then", None), getattr(s, "orelse", None),
+                     getattr(s, "body", None)):
+            if body and _has_for_map(body):
+                return True
+    return False
+
+
+def _func_btf(prog: str, callbacks: list[int]) -> tuple[bytes, list[tuple[int, int]]]:
+    """BTF and func_info for a program with callbacks: the kernel only accepts a
+    BPF_PSEUDO_FUNC address of a subprogram described as a static function."""
+    from ..btf.build import BtfBuilder
+    from ..btf.format import FUNC_GLOBAL, FUNC_STATIC
+
+    b = BtfBuilder()
+    long_t = b.int_type("long", 8, signed=True)
+    vptr = b.ptr(0)
+    main = b.func(prog, b.func_proto(long_t, [("ctx", vptr)]), FUNC_GLOBAL)
+    cb_proto = b.func_proto(long_t, [("map", vptr), ("key", vptr), ("value", vptr),
+                                     ("ctx", vptr)])
+    info = [(0, main)]
+    for i, start in enumerate(callbacks):
+        info.append((start, b.func(f"{prog}_cb{i}", cb_proto, FUNC_STATIC)))
+    return b.encode(), info
 
 
 def _attach_to(p: ProbeSpec) -> str:
@@ -187,10 +237,16 @@ class ProbeGen:
         self.probe_id = probe_id
         self.e = Emitter()
         self.scratch = 0
+        self.scratch_hw = 0
+        self.stmt_loc: Loc | None = None
         self.stack = 8  # fp-8 holds the scratch map key
         self.vars: dict[str, tuple[str, int, T.Type]] = {}  # name -> ("stack"/"mem", off, type)
         self.loops: list[tuple[int, int]] = []  # (continue label, break label)
         self.exit_label = self.e.label()
+        self.callbacks: list[tuple[int, ast.ForMap]] = []  # for-map bodies to emit last
+        # a for-map body runs in its own frame: variables then live in scratch, shared
+        self.vars_in_scratch = _has_for_map(info.probe.body)
+        self.in_callback = False
         self.tracepoint = info.tracepoint
         tp_format = cg.sem.tp_format
         if pspec.provider == "tracepoint" and tp_format is not None and not pspec.wildcard:
@@ -198,8 +254,14 @@ class ProbeGen:
 
     # -- allocation ------------------------------------------------------
     def salloc(self, size: int) -> int:
+        """Scratch bytes for a temporary; freed when the current statement ends."""
         off = self.scratch
         self.scratch += (max(size, 8) + 7) & ~7
+        self.scratch_hw = max(self.scratch_hw, self.scratch)
+        if self.scratch_hw > SCRATCH_LIMIT:
+            raise CodegenError(self.stmt_loc, "the probe needs more than 32 KiB of scratch "
+                                              "space (per-CPU map values are limited); "
+                                              "split it or use smaller strings")
         return off
 
     def push(self, reg: int = R0) -> int:
@@ -231,6 +293,9 @@ class ProbeGen:
         e.call("map_lookup_elem")
         e.jmp_imm(Jmp.JEQ, R0, 0, self.exit_label)
         e.mov(R9, R0)
+        # variables outlive statements, and start zeroed so every path may read them
+        for name, vt in self.info.variables.items():
+            self.var_slot(name, vt, zero=True)
         pr = self.info.probe
         if pr.pred is not None:
             self.int_expr(pr.pred)
@@ -239,7 +304,60 @@ class ProbeGen:
         e.mark(self.exit_label)
         e.mov_imm(R0, 0)
         e.exit()
+        while self.callbacks:
+            self.for_map_body(*self.callbacks.pop(0))
         return e.resolve()
+
+    def for_map_body(self, label: int, s: ast.ForMap) -> None:
+        """The callback of bpf_for_each_map_elem(map, cb, 0, 0): cb(map, key, value, ctx)
+        copies the entry into the loop variable and runs the body; returning 1 stops."""
+        e = self.e
+        meta = self.meta(s.map)
+        saved = (self.stack, self.loops, self.exit_label)
+        cont, brk = e.label(), e.label()
+        self.stack, self.loops, self.exit_label = 8, [(cont, brk)], brk
+        self.in_callback = True
+        e.mark(label)
+        e.mov(R7, R2)
+        e.mov(R8, R3)
+        e.st_imm(4, FP, -8, 0)
+        e.ld_map(R1, SCRATCH)
+        e.mov(R2, FP)
+        e.alu_imm(Alu.ADD, R2, -8)
+        e.call("map_lookup_elem")
+        e.jmp_imm(Jmp.JEQ, R0, 0, brk)
+        e.mov(R9, R0)
+        e.mov_imm(R6, 0)  # no probe context in here
+        kind, off, vt = self.var_slot(s.var.name, s.var.type or T.INT64)
+        ksize = meta.key_size if meta.keys else 0
+        if ksize:
+            self.copy(off, R7, ksize)
+        vsize = T.storage_size(vt) - ksize
+        if meta.percpu:  # count/sum: add every CPU's share, as printing the map does
+            e.st_imm(8, R9, off + ksize, 0)
+            for cpu in range(_ncpus()):
+                skip = e.label()
+                e.ld_map(R1, meta.bpf_name)
+                e.mov(R2, R7)
+                e.mov_imm(R3, cpu)
+                e.call("map_lookup_percpu_elem")
+                e.jmp_imm(Jmp.JEQ, R0, 0, skip)
+                e.ldx(8, R1, R0, 0)
+                e.ldx(8, R2, R9, off + ksize)
+                e.alu(Alu.ADD, R2, R1)
+                e.stx(8, R9, off + ksize, R2)
+                e.mark(skip)
+        elif vsize > 0:
+            self.copy(off + ksize, R8, min(vsize, T.storage_size(meta.value)))
+        self.block(s.body)
+        e.mark(cont)
+        e.mov_imm(R0, 0)
+        e.exit()
+        e.mark(brk)
+        e.mov_imm(R0, 1)
+        e.exit()
+        self.stack, self.loops, self.exit_label = saved
+        self.in_callback = False
 
     def note(self, node: ast.Node) -> None:
         self.e.source_map[len(self.e.insns)] = SourceLoc(self.cg.diags.filename,
@@ -249,13 +367,15 @@ class ProbeGen:
     def block(self, stmts: list[ast.Stmt]) -> None:
         for s in stmts:
             self.note(s)
+            mark = self.scratch
+            self.stmt_loc = s.loc
             self.stmt(s)
+            self.scratch = mark  # temporaries live for one statement
 
     def stmt(self, s: ast.Stmt) -> None:
         e = self.e
         if isinstance(s, ast.ExprStmt):
-            if s.expr.type is not None and s.expr.type.kind not in ("int", "pointer", "none",
-                                                                     "probe"):
+            if s.expr.type is not None and s.expr.type.kind not in T.WORD_KINDS + ("none",):
                 self.mem_expr(s.expr, self.salloc(T.storage_size(s.expr.type)))
             else:
                 self.int_expr(s.expr)
@@ -290,28 +410,38 @@ class ProbeGen:
             e.ja(top)
             e.mark(end)
         elif isinstance(s, ast.ForRange):
-            kind, off, _ = self.var_slot(s.var.name, T.INT64)
+            var = self.var_slot(s.var.name, T.INT64)
             self.int_expr(s.start)
-            e.stx(8, FP, off, R0)
+            self.store_var(var)
             self.int_expr(s.end)
             end_slot = self.slot()
             e.stx(8, FP, end_slot, R0)
             top, cont, end = e.label(), e.label(), e.label()
             e.mark(top)
-            e.ldx(8, R0, FP, off)
+            self.load_var(var)
             e.ldx(8, R1, FP, end_slot)
             e.jmp_reg(Jmp.JSGE, R0, R1, end)
             self.loops.append((cont, end))
             self.block(s.body)
             self.loops.pop()
             e.mark(cont)
-            e.ldx(8, R0, FP, off)
+            self.load_var(var)
             e.alu_imm(Alu.ADD, R0, 1)
-            e.stx(8, FP, off, R0)
+            self.store_var(var)
             e.ja(top)
             e.mark(end)
         elif isinstance(s, ast.ForMap):
-            raise CodegenError(s.loc, "for loops over maps are not supported by pybpf yet")
+            meta = self.meta(s.map)
+            if meta.kind not in ("count", "sum") and meta.kind in PERCPU_KINDS:
+                raise CodegenError(s.loc, f"pybpf can loop over maps of counts, sums and "
+                                          f"plain values, not {meta.kind}()")
+            cb = e.label()
+            self.callbacks.append((cb, s))
+            e.ld_map(R1, meta.bpf_name)
+            e.ld_func(R2, cb)
+            e.mov_imm(R3, 0)
+            e.mov_imm(R4, 0)
+            e.call("for_each_map_elem")
         elif isinstance(s, ast.Jump):
             if s.kind == "return":
                 e.ja(self.exit_label)
@@ -319,12 +449,18 @@ class ProbeGen:
                 cont, brk = self.loops[-1]
                 e.ja(brk if s.kind == "break" else cont)
 
+    def load_var(self, v: tuple[str, int, T.Type], reg: int = R0) -> None:
+        self.e.ldx(8, reg, FP if v[0] == "stack" else R9, v[1])
+
+    def store_var(self, v: tuple[str, int, T.Type], reg: int = R0) -> None:
+        self.e.stx(8, FP if v[0] == "stack" else R9, v[1], reg)
+
     def var_slot(self, name: str, vt: T.Type, zero: bool = False) -> tuple[str, int, T.Type]:
         cur = self.vars.get(name)
         if cur is not None:
             return cur
         final = self.info.variables.get(name, vt)
-        if final.kind in ("int", "pointer", "probe", "ksym", "usym"):
+        if final.kind in T.WORD_KINDS and final.kind != "usym" and not self.vars_in_scratch:
             slot = self.slot()
             if zero:
                 self.e.st_imm(8, FP, slot, 0)
@@ -338,18 +474,19 @@ class ProbeGen:
         return v
 
     def assign_var(self, s: ast.AssignVar) -> None:
-        kind, off, vt = self.var_slot(s.var.name, s.expr.type or T.INT64)
-        if kind == "stack":
+        var = self.var_slot(s.var.name, s.expr.type or T.INT64)
+        kind, off, vt = var
+        if kind == "stack" or vt.kind in T.WORD_KINDS and vt.kind != "usym":
             if s.op is not None:
                 self.int_expr(s.expr)
                 self.e.mov(R1, R0)
-                self.e.ldx(8, R0, FP, off)
+                self.load_var(var)
                 self.binop_regs(s.op, vt.signed)
             else:
                 self.int_expr(s.expr)
                 if s.decl_type is not None:
                     self.truncate(vt)
-            self.e.stx(8, FP, off, R0)
+            self.store_var(var)
         else:
             self.value_into(s.expr, off, vt)
 
@@ -530,8 +667,14 @@ class ProbeGen:
     def value_into(self, x: ast.Expr, dst: int, slot_type: T.Type) -> None:
         """Write ``x`` at scratch ``dst`` laid out as ``slot_type`` (ints are 8 bytes)."""
         xt = x.type or T.INT64
-        if (xt.kind in ("int", "pointer", "probe", "ksym", "usym", "none")
-                or slot_type.kind == "int"):
+        if xt.kind == "usym" and slot_type.kind == "usym":
+            self.int_expr(x)  # [address][pid]: the pid picks the process to symbolize in
+            self.e.stx(8, R9, dst, R0)
+            self.e.call("get_current_pid_tgid")
+            self.e.alu_imm(Alu.RSH, R0, 32)
+            self.e.stx(8, R9, dst + 8, R0)
+            return
+        if xt.kind in T.WORD_KINDS + ("none",) or slot_type.kind == "int":
             self.int_expr(x)
             self.e.stx(8, R9, dst, R0)
             return
@@ -578,8 +721,9 @@ class ProbeGen:
             e.mov_imm(R2, min(16, size))
             e.call("get_current_comm")
             return
-        if isinstance(x, ast.Builtin) and x.name == "username":
+        if isinstance(x, ast.Call) and x.name in ("strftime", "ntop", "buf", "macaddr"):
             self.zero(dst, size)
+            getattr(self, "gen_" + x.name)(x, dst, xt)
             return
         if isinstance(x, ast.Variable):
             kind, off, vt = self.vars[x.name]
@@ -630,6 +774,12 @@ class ProbeGen:
             return
         if isinstance(x, ast.Call) and x.name == "str":
             a = x.args[0]
+            if isinstance(a, ast.PositionalParameter) and a.n:
+                self.zero(dst, size)
+                lit = ast.String(a.loc, self.param(a.n))
+                lit.type = T.string(len(lit.value.encode()) + 1)
+                self.mem_expr(lit, dst, limit=size)
+                return
             if a.type is not None and a.type.kind == "string":
                 self.mem_expr(a, dst, limit=size)
                 return
@@ -670,8 +820,20 @@ class ProbeGen:
                     e.call("probe_read_kernel")
                 return
         if isinstance(x, ast.Call) and x.name in ("ksym", "usym"):
-            self.int_expr(x.args[0])
-            e.stx(8, R9, dst, R0)
+            self.value_into(x, dst, xt)
+            return
+        if xt.kind in ("record", "array") and (
+                isinstance(x, ast.FieldAccess) and not self.is_args(x.expr)
+                or isinstance(x, ast.Unop) and x.op == "*"):
+            self.cg.script.btf = self.cg.sem.btf  # laid out again when printed
+            if isinstance(x, ast.FieldAccess):
+                self.field_addr(x)
+            else:
+                self.int_expr(x.expr)
+            e.mov(R3, R0)
+            e.add_ptr(R1, R9, dst)
+            e.mov_imm(R2, min(size, xt.size))
+            e.call("probe_read_kernel")
             return
         if isinstance(x, ast.FieldAccess) and xt.kind == "string":
             self.zero(dst, size)
@@ -684,16 +846,105 @@ class ProbeGen:
         raise CodegenError(x.loc, f"pybpf cannot generate code for this expression of "
                                   f"type '{xt}' yet")
 
+    def bytes_addr(self, x: ast.Expr) -> None:
+        """r0 = the address of ``x``'s bytes: an array member, or a pointer's value."""
+        xt = x.type or T.INT64
+        if isinstance(x, ast.FieldAccess) and self.is_args(x.expr):
+            f = self.tp_field(x)
+            if f is None:
+                raise CodegenError(x.loc, f"Can't find a field {x.field}")
+            if xt.kind in ("array", "string") and not getattr(f, "data_loc", False):
+                self.e.add_ptr(R0, R6, f.offset)
+                return
+        elif isinstance(x, ast.FieldAccess) and xt.kind in ("array", "string"):
+            self.field_addr(x)
+            return
+        self.int_expr(x)
+
+    def read_bytes(self, x: ast.Expr, dst: int, n: int) -> None:
+        """scratch[dst:dst+n] = the first ``n`` bytes of ``x`` (zeros if unreadable)."""
+        xt = x.type or T.INT64
+        if xt.kind == "string" and not isinstance(x, ast.FieldAccess):
+            tmp = self.salloc(T.storage_size(xt))  # a string value: its bytes, NUL padded
+            self.mem_expr(x, tmp)
+            self.e.mov(R1, R9)
+            self.copy(dst, R1, min(n, T.storage_size(xt)), tmp)
+            return
+        self.bytes_addr(x)
+        self.e.mov(R3, R0)
+        self.e.add_ptr(R1, R9, dst)
+        self.e.mov_imm(R2, n)
+        self.e.call("probe_read")
+
+    def gen_strftime(self, x: ast.Call, dst: int, t: T.Type) -> None:
+        """[format id][nsecs]: formatted at print time against the boot time."""
+        fmt = x.args[0]
+        assert isinstance(fmt, ast.String)
+        script = self.cg.script
+        fid = len(script.formats)
+        script.formats.append(FormatMeta("strftime", fmt.value, []))
+        self.int_expr(x.args[1])
+        self.e.stx(8, R9, dst + 8, R0)
+        self.e.st_imm(8, R9, dst, fid)
+
+    def gen_ntop(self, x: ast.Call, dst: int, t: T.Type) -> None:
+        """[address family][16 address bytes], as inet_ntop wants them."""
+        addr = x.args[-1]
+        at = addr.type or T.INT64
+        if len(x.args) == 2:
+            self.int_expr(x.args[0])
+            self.e.stx(8, R9, dst, R0)
+        else:
+            self.e.st_imm(8, R9, dst, 10 if at.kind != "int" and at.size == 16 else 2)
+        if at.kind in ("array", "string"):
+            self.read_bytes(addr, dst + 8, min(at.size, 16))
+        else:
+            self.int_expr(addr)
+            self.e.stx(8, R9, dst + 8, R0)
+
+    def gen_buf(self, x: ast.Call, dst: int, t: T.Type) -> None:
+        """[length][bytes]: at most the type's capacity, a runtime length clamped to it."""
+        e = self.e
+        cap = t.size - 8
+        const = self.cg.sem._const(x.args[1]) if len(x.args) == 2 else cap
+        if const is not None:
+            n = min(const, cap) if const > 0 else cap
+            self.read_bytes(x.args[0], dst + 8, n)
+            e.st_imm(8, R9, dst, n)
+            return
+        self.int_expr(x.args[1])
+        lim = self.push()
+        self.bytes_addr(x.args[0])
+        e.mov(R3, R0)
+        e.ldx(8, R2, FP, lim)
+        self.stack -= 8
+        ok = e.label()
+        e.jmp_imm(Jmp.JLE, R2, cap, ok)
+        e.mov_imm(R2, cap)
+        e.mark(ok)
+        e.stx(8, R9, dst, R2)
+        e.add_ptr(R1, R9, dst + 8)
+        e.call("probe_read")
+
+    def gen_macaddr(self, x: ast.Call, dst: int, t: T.Type) -> None:
+        self.read_bytes(x.args[0], dst, 6)
+
     def is_args(self, x: ast.Expr) -> bool:
         return isinstance(x, ast.Builtin) and x.name == "args"
 
     def tp_field(self, x: ast.FieldAccess) -> Any:
+        if self.in_callback:
+            raise CodegenError(x.loc, "pybpf cannot read 'args' inside a for loop over a map "
+                                      "(the loop body has no probe context): copy the field "
+                                      "to a variable before the loop")
         fmt = self.tracepoint
         if fmt is None:
             return None
         for f in fmt.fields:
             if f.name == x.field:
                 return f
+        if len(self.info.specs) > 1:
+            raise SkipProgram(x.field)
         return None
 
     def param(self, n: int) -> str:
@@ -767,6 +1018,8 @@ class ProbeGen:
             t = x.type or T.INT64
             if t.kind not in ("int", "pointer"):
                 raise CodegenError(x.loc, f"reading a whole '{t}' is not supported by pybpf yet")
+            if self.read_bitfield(x):
+                return
             self.field_addr(x)
             e.mov(R3, R0)
             slot = self.slot()
@@ -834,6 +1087,38 @@ class ProbeGen:
         else:
             raise CodegenError(x.loc, "pybpf cannot generate code for this expression yet")
 
+    def read_bitfield(self, x: ast.FieldAccess) -> bool:
+        """r0 = a bitfield member (read the bytes holding it, shift, mask); False if
+        ``x`` is not a bitfield."""
+        from .btftypes import bitfield
+
+        bt, btf = x.expr.type, self.cg.sem.btf
+        bf = bitfield(btf, bt.name, x.field) if (btf is not None and bt is not None) else None
+        if bf is None:
+            return False
+        _, shift, bits = bf
+        nbytes = next(n for n in (1, 2, 4, 8) if n * 8 >= shift + bits)
+        e = self.e
+        self.field_addr(x)  # the byte holding the first bit
+        e.mov(R3, R0)
+        slot = self.slot()
+        e.st_imm(8, FP, slot, 0)
+        e.mov(R1, FP)
+        e.alu_imm(Alu.ADD, R1, slot)
+        e.mov_imm(R2, nbytes)
+        e.call("probe_read_kernel")
+        e.ldx(8, R0, FP, slot)
+        self.stack -= 8
+        if shift:
+            e.alu_imm(Alu.RSH, R0, shift)
+        if bits < 64:
+            e.alu_imm(Alu.AND, R0, (1 << bits) - 1) if bits < 32 else self.truncate_bits(bits)
+        return True
+
+    def truncate_bits(self, bits: int) -> None:
+        self.e.alu_imm(Alu.LSH, R0, 64 - bits)
+        self.e.alu_imm(Alu.RSH, R0, 64 - bits)
+
     def field_addr(self, x: ast.FieldAccess) -> None:
         """r0 = the kernel address of struct member ``x`` (following ``->`` pointers)."""
         from .btftypes import member
@@ -863,6 +1148,11 @@ class ProbeGen:
     def builtin(self, x: ast.Builtin) -> None:
         e = self.e
         n = x.name
+        if self.in_callback and (n in ("ctx", "args", "retval", "func", "kstack", "ustack")
+                                 or n.startswith(("arg", "sarg"))):
+            raise CodegenError(x.loc, f"pybpf cannot use '{n}' inside a for loop over a map "
+                                      "(the loop body has no probe context): copy it to a "
+                                      "variable before the loop")
         if n in ("pid", "tid"):
             e.call("get_current_pid_tgid")
             if n == "pid":
@@ -924,8 +1214,35 @@ class ProbeGen:
             e.ldx(8, R0, R6, PT_REGS_IP)
         elif n == "ncpus":
             e.mov_imm(R0, _ncpus())
+        elif n == "username":
+            e.call("get_current_uid_gid")  # the name is looked up when printed
+            e.mov32(R0, R0)
+        elif n in ("kstack", "ustack"):
+            self.stack_id(x.type or T.stack(n))
         else:
             raise CodegenError(x.loc, f"the {n} builtin is not supported by pybpf yet")
+
+    def stack_id(self, t: T.Type) -> None:
+        """r0 = the stack id of the current kernel/user stack; for ustack the pid is in the
+        upper half (user addresses only mean something in their process, as bpftrace)."""
+        e = self.e
+        if self.in_callback:
+            raise CodegenError(None, f"pybpf cannot take a {t.kind} inside a for loop over a "
+                                     "map (the loop body has no probe context)")
+        _, limit = T.stack_params(t)
+        e.mov(R1, R6)
+        e.ld_map(R2, self.cg.stack_map(limit))
+        e.mov_imm(R3, 256 if t.kind == "ustack" else 0)  # BPF_F_USER_STACK
+        e.call("get_stackid")
+        if t.kind == "ustack":
+            slot = self.push()
+            e.call("get_current_pid_tgid")
+            e.alu_imm(Alu.RSH, R0, 32)
+            e.alu_imm(Alu.LSH, R0, 32)
+            e.ldx(8, R1, FP, slot)
+            self.stack -= 8
+            e.mov32(R1, R1)
+            e.alu(Alu.OR, R0, R1)
 
     def binop(self, x: ast.Binop) -> None:
         e = self.e
@@ -1020,11 +1337,11 @@ class ProbeGen:
             delta = 1 if x.op == "++" else -1
             target = x.expr
             if isinstance(target, ast.Variable):
-                kind, off, _ = self.var_slot(target.name, T.INT64)
-                e.ldx(8, R0, FP, off)
+                var = self.var_slot(target.name, T.INT64)
+                self.load_var(var)
                 e.mov(R1, R0)
                 e.alu_imm(Alu.ADD, R1, delta)
-                e.stx(8, FP, off, R1)
+                self.store_var(var, R1)
                 if not x.postfix:
                     e.mov(R0, R1)
                 return
@@ -1198,10 +1515,16 @@ class ProbeGen:
                 e.mov_imm(R0, 0)
                 e.mark(yes)
         elif n in ("kaddr", "uaddr", "cgroupid"):
-            raise CodegenError(x.loc, f"{n}() needs symbol resolution, not supported by "
-                                      "pybpf's code generator yet")
+            arg = x.args[0]
+            assert isinstance(arg, ast.String)
+            e.mov_imm(R0, compile_time_address(n, arg.value, self.pspec))
+        elif n in ("strftime", "ntop", "buf", "macaddr"):
+            t = x.type or T.INT64
+            self.mem_expr(x, self.salloc(T.storage_size(t)))
         elif n in ("ksym", "usym"):
             self.int_expr(x.args[0])
+        elif n in ("kstack", "ustack"):
+            self.stack_id(x.type or T.stack(n))
         elif n == "bswap":
             self.int_expr(x.args[0])
             from ..asm.insn import Insn
@@ -1242,6 +1565,41 @@ class ProbeGen:
             e.call("override_return")
         else:
             raise CodegenError(x.loc, f"{n}() is not supported by pybpf's code generator yet")
+
+
+def compile_time_address(kind: str, name: str, probe: ProbeSpec) -> int:
+    """kaddr/uaddr/cgroupid resolve when the script is compiled, as bpftrace does."""
+    import os
+
+    if kind == "cgroupid":
+        try:
+            return os.stat(name).st_ino  # a cgroup v2 directory's inode is its id
+        except OSError as err:
+            raise CodegenError(None, f"Failed to compile: Failed to get `cgroupid` for path: "
+                                     f'"{name}": {err.strerror}') from None
+    if kind == "kaddr":
+        from ..symbols import kallsyms
+
+        try:
+            addr = kallsyms().address(name)
+        except OSError:
+            addr = None
+        if not addr:
+            raise CodegenError(None, f"Failed to compile: Failed to resolve kernel symbol: "
+                                     f"{name}")
+        return addr
+    from ..errors import PybpfError
+    from ..symbols import open_elf, resolve_binary
+
+    try:
+        elf = open_elf(resolve_binary(probe.target))
+        sym = next((s for s in elf.symbols  # global variables only (STT_OBJECT), as bpftrace
+                    if s.name == name and s.value and s.type == 1), None)
+    except (PybpfError, OSError):
+        sym = None
+    if sym is None:
+        raise CodegenError(None, f"Could not resolve symbol: {probe.target}:{name}")
+    return int(sym.value)
 
 
 def _s32(v: int) -> int:

@@ -22,6 +22,7 @@ class Emitter:
         self.labels: dict[int, int] = {}
         self.map_refs: list[MapRef] = []
         self.source_map: dict[int, SourceLoc] = {}
+        self.func_fixups: list[tuple[int, int]] = []  # (lddw index, callback label)
         self._next_label = 0
 
     # -- labels ----------------------------------------------------------
@@ -37,8 +38,17 @@ class Emitter:
             ins = self.insns[idx]
             off = self.labels[label] - idx - 1
             self.insns[idx] = Insn(ins.opcode, ins.dst, ins.src, off, ins.imm)
+        for idx, label in self.func_fixups:  # ld_imm64 of a callback: imm is insn-relative
+            ins = self.insns[idx]
+            self.insns[idx] = Insn(ins.opcode, ins.dst, ins.src, ins.off,
+                                   self.labels[label] - idx - 1)
         self._drop_unreachable()
         return self.insns
+
+    def func_starts(self) -> list[int]:
+        """Instruction indexes of the callback subprograms (after ``resolve``)."""
+        return sorted({i + 1 + ins.imm for i, ins in enumerate(self.insns)
+                       if _is_func_load(ins) and not _is_second_slot(self.insns, i)})
 
     def _drop_unreachable(self) -> None:
         """Remove code no path reaches (after break/exit/return): the kernel rejects it."""
@@ -56,6 +66,8 @@ class Emitter:
                 if i + 1 < n:
                     seen[i + 1] = True
                 work.append(i + 2)
+                if ins.src == PseudoSrc.FUNC:
+                    work.append(i + 1 + ins.imm)  # a callback is reached through its address
                 continue
             cls = ins.opcode & 0x07
             if cls in (Class.JMP, Class.JMP32):
@@ -89,6 +101,9 @@ class Emitter:
             if is_jump:
                 target = new_index[i + 1 + ins.off]
                 ins = Insn(ins.opcode, ins.dst, ins.src, target - new_index[i] - 1, ins.imm)
+            elif _is_func_load(ins) and not _is_second_slot(insns, i):
+                target = new_index[i + 1 + ins.imm]
+                ins = Insn(ins.opcode, ins.dst, ins.src, ins.off, target - new_index[i] - 1)
             out.append(ins)
         self.insns = out
         self.map_refs = [MapRef(new_index[r.index], r.name, r.kind, r.offset)
@@ -157,10 +172,23 @@ class Emitter:
         self.map_refs.append(MapRef(len(self.insns), name, PseudoSrc.MAP_FD))
         self.emit(*lddw(dst, 0, PseudoSrc.MAP_FD))
 
+    def ld_func(self, dst: int, label: int) -> None:
+        """dst = the address of the callback subprogram at ``label`` (BPF_PSEUDO_FUNC)."""
+        self.func_fixups.append((len(self.insns), label))
+        self.emit(*lddw(dst, 0, PseudoSrc.FUNC))
+
     def add_ptr(self, dst: int, base: int, off: int) -> None:
         self.mov(dst, base)
         if off:
             self.alu_imm(Alu.ADD, dst, off)
+
+
+def _is_func_load(ins: Insn) -> bool:
+    return ins.is_wide and ins.src == PseudoSrc.FUNC
+
+
+def _is_second_slot(insns: list[Insn], i: int) -> bool:
+    return i > 0 and insns[i - 1].is_wide and not _is_second_slot(insns, i - 1)
 
 
 def _signed64(v: int) -> int:

@@ -23,6 +23,20 @@ def _tracefs_list(pattern: str) -> list[str]:
     return list_tracepoints(pattern)
 
 
+_formats: dict[str, Any] = {}
+
+
+def _tracefs_format(name: str) -> Any:
+    """tracefs is read (and imported) only when a script names a tracepoint, and each
+    format once (the semantic pass asks again on its second round)."""
+    fmt = _formats.get(name)
+    if fmt is None:
+        from ..kernel.tracefs import tracepoint_format
+
+        fmt = _formats[name] = tracepoint_format(name)
+    return fmt
+
+
 def expander(list_tracepoints: ListFn = _tracefs_list) -> Callable[[ProbeSpec], list[ProbeSpec]]:
     """The ``expand`` hook: a wildcard tracepoint → one ProbeSpec per match, sorted."""
     def expand(spec: ProbeSpec) -> list[ProbeSpec]:
@@ -44,6 +58,8 @@ def compile_for_kernel(source: str, filename: str = "stdin", *, unsafe: bool = F
     """``compile_script`` with wildcard tracepoints expanded; raises ``CompileError``."""
     from .codegen import compile_script
 
+    if tracepoint_format == "tracefs":
+        tracepoint_format = _tracefs_format
     return compile_script(source, filename, unsafe=unsafe, params=params,
                           tracepoint_format=tracepoint_format,
                           expand=expander(list_tracepoints))

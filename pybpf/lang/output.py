@@ -14,7 +14,7 @@ from typing import Any
 
 BAR_WIDTH = 52
 _CONV = re.compile(r"%(?P<flags>[- #0]*)(?P<width>\d+)?(?:\.(?P<prec>\d+))?"
-                   r"(?P<len>hh|h|ll|l|z|j|t)?(?P<conv>[diouxXcspSrfegEG%])")
+                   r"(?P<len>hh|h|ll|l|z|j|t)?(?P<conv>rx|[diouxXcspSrfegEG%])")
 U64 = (1 << 64) - 1
 
 
@@ -57,6 +57,8 @@ def format_printf(fmt: str, args: Sequence[Any], compat: str | None = None) -> s
             out.append("%%" if compat == "0.17" else "%")
             continue
         value = next(it, 0)
+        if compat == "0.17" and m.group("len") is None and isinstance(value, int):
+            value = int_quirk_017(conv, value)
         spec = "%" + m.group("flags") + (m.group("width") or "")
         if m.group("prec") is not None:
             spec += "." + m.group("prec")
@@ -66,7 +68,10 @@ def format_printf(fmt: str, args: Sequence[Any], compat: str | None = None) -> s
 
 
 def _convert(spec: str, conv: str, value: Any) -> str:
-    if conv in "sS":
+    if conv == "rx":
+        data = value.data if isinstance(value, Buffer) else str(value).encode()
+        return (spec + "s") % "".join(f"\\x{b:02x}" for b in data)
+    if conv in "sSr":
         return (spec + "s") % (value if isinstance(value, str) else value_text(value))
     if not isinstance(value, int):
         return (spec + "s") % value_text(value)
@@ -85,25 +90,99 @@ def _convert(spec: str, conv: str, value: Any) -> str:
     return (spec + "s") % value
 
 
+def int_quirk_017(conv: str, value: int) -> int:
+    """bpftrace 0.17 hands 64-bit values to C printf: without ``l``/``ll`` the integer
+    conversions see only the low 32 bits (``%d`` of 0x1ffffffff prints -1)."""
+    if conv in "di":
+        v = value & 0xFFFFFFFF
+        return v - (1 << 32) if v >> 31 else v
+    if conv in "uxXo":
+        return value & 0xFFFFFFFF
+    return value
+
+
 def _s64(v: int) -> int:
     v &= U64
     return v - (1 << 64) if v >> 63 else v
 
 
 # -- values ------------------------------------------------------------------
+class Pointer(int):
+    """A pointer value: printed as ``0x...`` (bpftrace prints pointers in hex)."""
+
+    def __str__(self) -> str:
+        return f"0x{self & U64:x}"
+
+    __repr__ = __str__
+
+
+def _s32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >> 31 else v
+
+@dataclass(frozen=True, slots=True)
+class Buffer:
+    """A buf() value: printable ASCII as is, every other byte as ``\\xNN``."""
+
+    data: bytes
+
+    def __str__(self) -> str:
+        return "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in self.data)
+
+
+def inet_text(af: int, raw: bytes) -> str:
+    """ntop(): AF_INET (2) and AF_INET6 (10) addresses; anything else prints empty."""
+    import socket
+
+    if af == 2:
+        return socket.inet_ntop(socket.AF_INET, raw[:4])
+    if af == 10:
+        return socket.inet_ntop(socket.AF_INET6, raw[:16].ljust(16, b"\0"))
+    return ""
+
+
+def strftime_text(fmt: str, nsecs: int, boot_ns: int) -> str:
+    """strftime(): ``nsecs`` since boot as local time; ``%f`` is the microseconds."""
+    import time
+
+    total = boot_ns + nsecs
+    fmt = fmt.replace("%f", f"{(total % 1_000_000_000) // 1000:06d}")
+    return time.strftime(fmt, time.localtime(total // 1_000_000_000))
+
+
+def user_name(uid: int) -> str:
+    """The ``username`` builtin: the passwd name of the uid (the number if none)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, OverflowError):
+        return str(uid)
+
+
 def value_text(v: Any) -> str:
     """A value as bpftrace prints it in maps and print()."""
     if isinstance(v, tuple):
         return "(" + ", ".join(value_text(x) for x in v) + ")"
     if isinstance(v, bytes):
         return v.decode(errors="replace")
+    if isinstance(v, list):
+        return "[" + ",".join(value_text(x) for x in v) + "]"
     return str(v)
 
 
 def key_text(key: tuple[Any, ...]) -> str:
     if not key:
         return ""
-    return "[" + ", ".join(value_text(k) for k in key) + "]"
+    return "[" + ", ".join(_key_part(k) for k in key) + "]"
+
+
+def _key_part(k: Any) -> str:
+    keyed = getattr(k, "key_text", None)  # structs print without spaces in keys
+    if callable(keyed):
+        return str(keyed())
+    text = getattr(k, "text", None)
+    return text(4) if callable(text) else value_text(k)  # stacks indent 4 in map keys
 
 
 def value_json(v: Any) -> str:
@@ -113,6 +192,8 @@ def value_json(v: Any) -> str:
         return "[" + ",".join(value_json(x) for x in v) + "]"
     if isinstance(v, Stats):
         return json.dumps({"count": v.count, "average": v.average, "total": v.total})
+    if not isinstance(v, int | str | float | type(None)):
+        return json.dumps(value_text(v))
     return json.dumps(v)
 
 
@@ -197,11 +278,15 @@ def hist_json(h: Hist) -> str:
 
 
 # -- maps ----------------------------------------------------------------------
-def sort_entries(kind: str, entries: list[tuple[tuple[Any, ...], Any]]
-                 ) -> list[tuple[tuple[Any, ...], Any]]:
-    """bpftrace's order: by key, then (stably) by value; histograms by total count."""
+def sort_entries(kind: str, entries: list[tuple[tuple[Any, ...], Any]],
+                 compat: str | None = None) -> list[tuple[tuple[Any, ...], Any]]:
+    """bpftrace's order: by key, then (stably) by value; histograms by total count.
+    bpftrace 0.17 compares integer keys as unsigned (negative keys sort last)."""
+    unsigned = compat == "0.17"
+
     def keyord(e: tuple[tuple[Any, ...], Any]) -> tuple[Any, ...]:
-        return tuple((0, k) if isinstance(k, int) else (1, value_text(k)) for k in e[0])
+        return tuple((0, k & U64 if unsigned else k) if isinstance(k, int)
+                     else (1, value_text(k)) for k in e[0])
 
     out = sorted(entries, key=keyord)
     if kind in ("hist", "lhist"):
@@ -214,9 +299,9 @@ def sort_entries(kind: str, entries: list[tuple[tuple[Any, ...], Any]]
 
 
 def map_text(name: str, kind: str, entries: list[tuple[tuple[Any, ...], Any]],
-             top: int = 0, div: int = 1) -> str:
+             top: int = 0, div: int = 1, compat: str | None = None) -> str:
     """One map in bpftrace's text layout (empty string for an empty map)."""
-    entries = sort_entries(kind, entries)
+    entries = sort_entries(kind, entries, compat)
     if top:
         entries = entries[-top:]
     if not entries:  # bpftrace prints an empty line for an empty map
@@ -229,6 +314,8 @@ def map_text(name: str, kind: str, entries: list[tuple[tuple[Any, ...], Any]],
             text = f"count {v.count}, average {v.average // div}, total {v.total // div}"
         elif kind == "avg":
             text = str(v.average // div)
+        elif isinstance(v, Pointer):  # 0.17 prints a pointer value's low 32 bits, signed
+            text = str(_s32(v)) if compat == "0.17" else str(v)
         elif isinstance(v, int):
             text = str(v // div if div > 1 else v)
         else:
@@ -239,11 +326,11 @@ def map_text(name: str, kind: str, entries: list[tuple[tuple[Any, ...], Any]],
 
 
 def map_json(name: str, kind: str, entries: list[tuple[tuple[Any, ...], Any]],
-             top: int = 0, div: int = 1) -> str:
+             top: int = 0, div: int = 1, compat: str | None = None) -> str:
     """One map as bpftrace's NDJSON line (without the newline)."""
     import json
 
-    entries = sort_entries(kind, entries)
+    entries = sort_entries(kind, entries, compat)
     if top:
         entries = entries[-top:]
     typ = {"hist": "hist", "lhist": "hist", "stats": "stats", "avg": "stats"}.get(kind, "map")

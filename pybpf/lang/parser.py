@@ -113,7 +113,11 @@ class Parser:
             if tok.kind != "attach point":
                 raise self.syntax_error("{" if tok.kind in "};()=" else None)
             self.take()
-            aps.append(ast.AttachPoint(tok.loc, tok.text))
+            # bison starts an attach point where the previous token ended (an empty rule)
+            line, col = self.lex.prev_end_before(tok)
+            loc = tok.loc if not aps and not index else Loc(line, col, tok.loc.end_line,
+                                                           tok.loc.end_col)
+            aps.append(ast.AttachPoint(loc, tok.text))
             if not self.accept(","):
                 break
         if self.at("end of file"):

@@ -162,8 +162,6 @@ def parse_probe(raw: str) -> ProbeSpec:
         if unit not in TIME_UNITS or unit == "ns":
             raise ProbeError(f"{provider} unit '{unit}' is invalid (must be hz, s, ms or us)")
         spec.target, spec.freq = unit, _number(value)
-        if spec.freq <= 0:
-            raise ProbeError(f"{provider} value must be positive")
     elif provider in ("software", "hardware"):
         spec.target = args[0]
         if provider == "software" and spec.target not in SOFTWARE_EVENTS:

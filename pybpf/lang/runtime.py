@@ -33,6 +33,7 @@ from .codegen import (
     CompiledScript,
     MapMeta,
 )
+from .symbolize import StackValue, Symbolizer
 
 
 def _u64(raw: bytes, off: int) -> int:
@@ -46,9 +47,11 @@ def _s64(raw: bytes, off: int) -> int:
 class Decoder:
     """Bytes laid out by codegen → Python values."""
 
-    def __init__(self, script: CompiledScript) -> None:
+    def __init__(self, script: CompiledScript, maps: dict[str, Any] | None = None) -> None:
         self.script = script
-        self._ksyms: Any = None
+        self.maps: dict[str, Any] = maps if maps is not None else {}  # for stack lookups
+        self.syms = Symbolizer()
+        self._boot: int | None = None
 
     def value(self, t: T.Type, raw: bytes, off: int = 0) -> Any:
         if t.kind == "int":
@@ -66,17 +69,71 @@ class Decoder:
             i = _u64(raw, off)
             names = self.script.probe_names
             return names[i] if i < len(names) else str(i)
-        if t.kind in ("ksym", "usym"):
-            return self.symbol(_u64(raw, off))
+        if t.kind == "ksym":
+            return self.syms.ksym(_u64(raw, off))
+        if t.kind == "usym":
+            return self.syms.usym(_u64(raw, off), _u64(raw, off + 8))
+        if t.kind in ("kstack", "ustack"):
+            return self.stack(t, _u64(raw, off))
+        if t.kind == "pointer":
+            return O.Pointer(_u64(raw, off))
+        if t.kind in ("inet", "timestamp", "buffer", "macaddr", "username"):
+            return self.special(t, raw, off)
+        if t.kind in ("record", "array") and self.script.btf is not None:
+            return self.record(t, raw[off:off + T.storage_size(t)])
         return _u64(raw, off)
 
-    def symbol(self, addr: int) -> str:
-        try:
-            from ..symbols import ksym  # type: ignore[attr-defined]
+    def special(self, t: T.Type, raw: bytes, off: int) -> Any:
+        """ntop, strftime, buf, macaddr and username values, printed as bpftrace does."""
+        if t.kind == "inet":
+            return O.inet_text(_u64(raw, off), raw[off + 8:off + 24])
+        if t.kind == "timestamp":
+            fmt = self.script.formats[_u64(raw, off)].fmt
+            return O.strftime_text(fmt, _u64(raw, off + 8), self.boot_base())
+        if t.kind == "buffer":
+            n = min(_u64(raw, off), t.size - 8)
+            return O.Buffer(bytes(raw[off + 8:off + 8 + n]))
+        if t.kind == "macaddr":
+            return ":".join(f"{b:02X}" for b in raw[off:off + 6])
+        return O.user_name(_u64(raw, off))
 
-            return str(ksym(addr))
-        except Exception:  # noqa: BLE001 - symbols are best effort
-            return hex(addr)
+    def record(self, t: T.Type, raw: bytes) -> Any:
+        """A struct (or array) member read whole: laid out from BTF now."""
+        from .records import decode_record
+
+        if t.kind == "record":
+            return decode_record(self.script.btf, t.name, raw)
+        elem = t.elems[0] if t.elems else T.UINT64
+        if elem.kind != "int":
+            return raw.hex()
+        fmt = {1: "b", 2: "h", 4: "i", 8: "q"}[elem.size]
+        fmt = fmt if elem.signed else fmt.upper()
+        return [int(v) for (v,) in struct.iter_unpack("<" + fmt, raw[:t.size - t.size
+                                                                 % elem.size])]
+
+    def boot_base(self) -> int:
+        """Wall-clock nanoseconds at boot: strftime's nsecs count from there."""
+        if self._boot is None:
+            self._boot = time.clock_gettime_ns(time.CLOCK_REALTIME) - time.clock_gettime_ns(
+                time.CLOCK_BOOTTIME)
+        return self._boot
+
+    def symbol(self, addr: int) -> str:
+        """A kernel address as bpftrace's ksym() prints it: the function name."""
+        return self.syms.ksym(addr)
+
+    def stack(self, t: T.Type, word: int) -> StackValue:
+        """Look the stack id up in its STACK_TRACE map and symbolize the frames."""
+        mode, limit = T.stack_params(t)
+        sid, pid = word & 0xFFFFFFFF, word >> 32
+        m = self.maps.get(self.script.stack_maps.get(limit, ""))
+        raw = None
+        if m is not None and not sid >> 31:  # a negative id is get_stackid's error
+            try:
+                raw = m.lookup_raw(struct.pack("<I", sid))
+            except Exception:  # noqa: BLE001 - evicted or unreadable: print nothing
+                raw = None
+        return self.syms.stack(raw, t.kind == "ustack", pid, mode)
 
     def key(self, meta: MapMeta, raw: bytes) -> tuple[Any, ...]:
         out, off = [], 0
@@ -133,13 +190,22 @@ class Session:
     def __init__(self, script: CompiledScript, maps: dict[str, Any], out: TextIO = sys.stdout,
                  *, fmt: str = "text", compat: str | None = None, unsafe: bool = False) -> None:
         self.script = script
+        self.dec = Decoder(script, maps)
         self.maps = maps
         self.out = out
         self.json = fmt == "json"
         self.compat = compat
         self.unsafe = unsafe
-        self.dec = Decoder(script)
         self.exited = False
+
+    @property
+    def maps(self) -> dict[str, Any]:
+        return self._maps
+
+    @maps.setter
+    def maps(self, maps: dict[str, Any]) -> None:
+        self._maps = maps
+        self.dec.maps = maps  # stacks are read from the live maps at print time
 
     def set_start_time(self, ns: int | None = None) -> None:
         g = self.maps.get(GLOBALS)
@@ -226,9 +292,9 @@ class Session:
         kind = meta.kind if meta.kind in T.AGGREGATES else "value"
         if self.json:
             if entries:
-                self.write(O.map_json(meta.name, kind, entries, top, div) + "\n")
+                self.write(O.map_json(meta.name, kind, entries, top, div, self.compat) + "\n")
         else:
-            self.write(O.map_text(meta.name, kind, entries, top, div))
+            self.write(O.map_text(meta.name, kind, entries, top, div, self.compat))
 
     def print_all(self) -> None:
         """What bpftrace prints when it ends: two newlines, then every map by name."""

@@ -45,7 +45,7 @@ _KNOWN = {"bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32
           "stats_t", "umin_t", "umax_t", "usum_t", "ucount_t", "uavg_t", "ustats_t",
           "timestamp", "macaddr_t", "cgroup_path_t", "strerror_t"}
 _STRINGISH = {"string", "ksym", "usym", "probe", "inet", "timestamp", "kstack", "ustack",
-              "buffer"}
+              "buffer", "macaddr", "username"}
 _NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
 
 BUILTIN_TYPES: dict[str, T.Type] = {
@@ -53,9 +53,9 @@ BUILTIN_TYPES: dict[str, T.Type] = {
     "nsecs": T.UINT64, "elapsed": T.UINT64, "numaid": T.UINT64, "cpu": T.UINT64,
     "curtask": T.UINT64, "rand": T.UINT32, "ctx": T.UINT64, "comm": T.COMM,
     "retval": T.INT64, "func": T.Type("ksym"), "probe": T.PROBE,
-    "username": T.string(32), "cgroup": T.UINT64, "cpid": T.UINT64, "jiffies": T.UINT64,
-    "usermode": T.UINT64, "ncpus": T.UINT64, "kstack": T.Type("kstack"),
-    "ustack": T.Type("ustack"),
+    "username": T.Type("username"), "cgroup": T.UINT64, "cpid": T.UINT64, "jiffies": T.UINT64,
+    "usermode": T.UINT64, "ncpus": T.UINT64, "kstack": T.stack("kstack"),
+    "ustack": T.stack("ustack"),
     **{f"arg{i}": T.UINT64 for i in range(10)}, **{f"sarg{i}": T.INT64 for i in range(10)},
 }
 
@@ -95,7 +95,8 @@ class ProbeInfo:
     probe: ast.Probe
     specs: list[ProbeSpec]
     variables: dict[str, T.Type] = field(default_factory=dict)
-    tracepoint: Any = None  # the Format of its tracepoint, for args
+    tracepoint: Any = None  # the Format of its (first) tracepoint, for args
+    formats: list[Any] | None = None  # every tracepoint's Format (wildcard expansions)
 
 
 class Semantic:
@@ -477,11 +478,11 @@ class Semantic:
             if it.kind != "int":
                 self.err(e.index.loc, f"The array index operator [] can only be used with an "
                                       f"integer index, not '{it}'")
-            if bt.kind == "array" and bt.elems:
+            if bt.kind in ("array", "pointer") and bt.elems:
                 return bt.elems[0]
-            if bt.kind not in ("int", "pointer", "array"):
-                self.err(e.loc, f"The array index operator [] can not be used on expressions "
-                                f"of type '{bt}'")
+            if bt.kind not in ("pointer", "array"):
+                self.err(e.loc, "The array index operator [] can only be used on arrays and "
+                                f"pointers, found {bt.category}.")
             return T.UINT64
         if isinstance(e, ast.Cast):
             self.expr(e.expr)
@@ -526,20 +527,37 @@ class Semantic:
             if not kinds & {"kretprobe", "uretprobe", "fexit"}:
                 self.err(e.loc, "The retval builtin can only be used with 'kretprobe' and "
                                 "'uretprobe' and 'kfunc' probes")
+        if e.name == "func" and self.cur is not None and self.cur.specs and all(
+                s.provider in ("uprobe", "uretprobe") for s in self.cur.specs):
+            return T.Type("usym")  # a user address: symbolized in the probed process
         if e.name == "curtask" and self.btf is not None:
             return T.Type("pointer", 8, False, (), "struct task_struct")
         return BUILTIN_TYPES[e.name]
+
+    def formats_of(self, info: ProbeInfo) -> list[Any]:
+        """Formats of every tracepoint the probe attaches to, read once."""
+        if info.formats is None:
+            info.formats = []
+            if self.tp_format is not None:
+                for s in info.specs:
+                    if s.provider == "tracepoint" and not s.wildcard:
+                        try:
+                            info.formats.append(self.tp_format(f"{s.target}:{s.func}"))
+                        except Exception:  # noqa: BLE001 - reported for the first probe
+                            continue
+        return info.formats
 
     def field_access(self, e: ast.FieldAccess) -> T.Type:
         t = self.expr(e.expr)
         if t.kind == "record" and t.name == "args":
             assert self.cur is not None
-            fmt = self.cur.tracepoint
-            if fmt is None:
+            fmts = self.formats_of(self.cur)
+            if not fmts:
                 return T.INT64
-            for f in fmt.fields:
-                if f.name == e.field:
-                    return tp_field_type(f)
+            for fmt in fmts:  # expansions without the field get no program (codegen)
+                for f in fmt.fields:
+                    if f.name == e.field:
+                        return tp_field_type(f)
             self.err(e.loc, f"Can't find a field {e.field}")
             return T.INT64
         if t.kind in ("record", "pointer") and self.btf is not None:
@@ -550,8 +568,9 @@ class Semantic:
                 self.err(e.loc, f"Struct/union of type '{t.name}' does not contain a field "
                                 f"named '{e.field}'")
                 return T.INT64
-            if m[2]:
-                self.err(e.loc, f"bitfield '{e.field}' is not supported by pybpf yet")
+            if m[2]:  # read as an unsigned integer wide enough for the bits
+                return T.Type("int", 8 if m[2] > 32 else 4 if m[2] > 16 else
+                              2 if m[2] > 8 else 1, False)
             return m[0]
         if t.kind in ("record", "pointer"):
             return T.INT64
@@ -589,6 +608,8 @@ class Semantic:
             self.err(e.loc, _arg_count_msg(e.name, lo, hi, n))
         if e.name in ("delete", "clear", "zero", "print", "has_key", "len") and e.args:
             return self.map_call(e)
+        if e.name in ("kstack", "ustack"):
+            return self.stack_call(e)
         arg_types = [self.expr(a) for a in e.args]
         name = e.name
         if name in ("printf", "system", "cat", "debugf"):
@@ -600,6 +621,11 @@ class Semantic:
                                 f"({arg_types[0].category} provided)")
             return T.Type(name, T.storage_size(T.Type(name)))
         if name == "str":
+            if (e.args and isinstance(e.args[0], ast.FieldAccess)
+                    and arg_types[0].kind == "string"):
+                return arg_types[0]  # str(args.name) of a __data_loc string field
+            if e.args and isinstance(e.args[0], ast.PositionalParameter):
+                return arg_types[0] if arg_types[0].kind == "string" else T.string(T.STRLEN)
             if arg_types and arg_types[0].kind not in ("int", "pointer"):
                 self.err(e.loc, "str() expects an integer or a pointer type as first "
                                 f"argument ({arg_types[0]} provided)")
@@ -624,23 +650,123 @@ class Semantic:
             if len(e.args) == 2 and not isinstance(e.args[1], ast.String):
                 self.err(e.loc, "join() expects a string literal as second argument")
             return T.NONE
+        if name in ("kaddr", "uaddr", "cgroupid", "strftime") and e.args and not isinstance(
+                e.args[0], ast.String):
+            self.err(e.loc, f"{name}() expects a string literal "
+                            f"({arg_types[0].category} provided)")
+        if name == "uaddr" and self.cur is not None:
+            for sp in self.cur.specs:
+                if sp.provider not in ("uprobe", "uretprobe", "usdt"):
+                    where = sp.provider if sp.provider not in ("BEGIN", "END") else sp.provider
+                    self.err(e.loc, f'uaddr can not be used with "{where}" probes')
+                    break
+            if e.args and isinstance(e.args[0], ast.String):
+                self.uaddr(e, e.args[0].value)
         if name == "strftime":
+            if len(arg_types) == 2 and arg_types[1].kind != "int":
+                self.err(e.loc, "strftime() only supports integer arguments "
+                                f"({arg_types[1].category} provided)")
             return T.Type("timestamp", 16)
         if name == "ntop":
+            at = arg_types[-1] if arg_types else T.INT64
+            if at.kind not in ("int", "pointer", "array", "string") or (
+                    at.kind in ("array", "string") and at.size not in (4, 16)):
+                self.err(e.loc, "ntop() expects an integer or array argument, got "
+                                f"{at.category}")
+            if len(arg_types) == 2 and arg_types[0].kind != "int":
+                self.err(e.loc, f"ntop() expects an integer argument ({arg_types[0].category} "
+                                "provided)")
             return T.Type("inet", 24)
-        if name in ("kstack", "ustack"):
-            return T.Type(name)
+        if name == "buf":
+            return self.buf_type(e, arg_types)
+        if name == "macaddr":
+            at = arg_types[0] if arg_types else T.INT64
+            if at.kind not in ("int", "pointer", "array", "string"):
+                self.err(e.loc, f"macaddr() only supports array or pointer arguments "
+                                f"({at.category} provided)")
+            elif at.kind in ("array", "string") and at.size < 6:
+                self.err(e.loc, "macaddr() argument must be 6 bytes in size")
+            if e.args and isinstance(e.args[0], ast.String):
+                self.err(e.loc, "macaddr() does not support literal string arguments")
+            return T.Type("macaddr", 6)
         if name == "strncmp":
             return T.UINT64
         return T.UINT64
+
+    def uaddr(self, e: ast.Call, name: str) -> None:
+        """Resolve uaddr's symbol in the probed binary now: bpftrace reports it here."""
+        from .codegen import CodegenError, compile_time_address
+
+        assert self.cur is not None
+        spec = self.cur.specs[0] if self.cur.specs else None
+        try:
+            if spec is None or spec.provider not in ("uprobe", "uretprobe", "usdt"):
+                raise CodegenError(None, f"Could not resolve symbol: :{name}")
+            compile_time_address("uaddr", name, spec)
+        except CodegenError as err:
+            self.err(e.loc, str(err))
+
+    def buf_type(self, e: ast.Call, arg_types: list[T.Type]) -> T.Type:
+        """buf(data[, length]): at most BPFTRACE_STRLEN bytes, as bpftrace 0.17."""
+        at = arg_types[0] if arg_types else T.INT64
+        if len(e.args) == 1:
+            if at.kind != "array":
+                self.err(e.loc, f"buf() expects a length argument for non-array type "
+                                f"{at.category}")
+                return T.Type("buffer", 8 + T.STRLEN)
+            n = at.size
+        else:
+            if len(arg_types) > 1 and arg_types[1].kind != "int":
+                self.err(e.loc, f"buf() expects an integer length ({arg_types[1].category} "
+                                "provided)")
+            n = self._const(e.args[1]) or T.STRLEN
+            if n <= 0:
+                n = T.STRLEN
+        if at.kind not in ("int", "pointer", "array", "string"):
+            self.err(e.loc, f"buf() expects an integer, pointer or array argument "
+                            f"({at.category} provided)")
+        return T.Type("buffer", 8 + min(n, T.STRLEN))
+
+    def stack_call(self, e: ast.Call) -> T.Type:
+        """kstack/ustack([mode], [limit]): a mode word and/or a literal frame count."""
+        mode, limit = "bpftrace", T.STACK_LIMIT
+        args = list(e.args)
+        if len(args) == 2 or (args and isinstance(args[0], ast.Identifier)
+                              and args[0].name in T.STACK_MODES):
+            a = args.pop(0)
+            if isinstance(a, ast.Identifier) and a.name in T.STACK_MODES:
+                mode = a.name
+            else:
+                self.err(e.loc, f"{e.name}() expects a stack mode literal "
+                                f"({self._arg_category(a)} provided)")
+        if args:
+            a = args[0]
+            if isinstance(a, ast.Integer):
+                limit = a.value
+                if limit > T.MAX_STACK_LIMIT:
+                    self.err(e.loc, f"{e.name}([int limit]): limit shouldn't exceed "
+                                    f"{T.MAX_STACK_LIMIT}, {limit} given")
+                    limit = T.MAX_STACK_LIMIT
+            else:
+                self.err(e.loc, f"{e.name}() expects a integer literal "
+                                f"({self._arg_category(a)} provided)")
+        for a in e.args:
+            a.type = T.INT64
+        return T.stack(e.name, mode, max(limit, 1))
+
+    def _arg_category(self, a: ast.Expr) -> str:
+        """What bpftrace calls an argument's type in "expects ..." errors."""
+        t = self.expr(a)  # an unknown identifier is reported here
+        return "none" if isinstance(a, ast.Identifier) else t.category
 
     def map_call(self, e: ast.Call) -> T.Type:
         # bpftrace reports these calls' errors without the closing parenthesis
         call_loc = Loc(e.loc.line, e.loc.col, e.loc.end_line, max(e.loc.end_col - 1, e.loc.col))
         m = e.args[0]
         if not isinstance(m, ast.Map):
-            for a in e.args:
-                self.expr(a)
+            types = [self.expr(a) for a in e.args]
+            if e.name == "print" and types and types[0].kind == "pointer":
+                self.err(e.loc, f"{types[0]} type passed to print() is not printable")
             if e.name in ("delete", "clear", "zero", "has_key", "len"):
                 self.err(e.loc, f"{e.name}() expects a map to be provided")
             return T.NONE
@@ -708,10 +834,36 @@ def tp_field_type(f: Any) -> T.Type:
     """The language type of a tracepoint format field."""
     if f.is_string:
         return T.string(f.array_len or T.STRLEN) if not f.data_loc else T.string(T.STRLEN)
-    ctype = f.type.replace("const ", "")
-    if "*" in ctype:
-        return T.Type("int", 8, False)
+    ctype = f.type.replace("const ", "").strip()
+    if ctype.endswith("*"):
+        return c_pointer(ctype)
+    if getattr(f, "array_len", None) and not f.data_loc:  # __u8 saddr[4]: bytes
+        n = max(f.array_len, 1)
+        esize = f.size // n if f.size % n == 0 and f.size // n in (1, 2, 4, 8) else 1
+        elem = T.Type("int", esize, ctype in _SIGNED_C)
+        return T.Type("array", f.size, False, (elem,))
     return T.Type("int", f.size if f.size in (1, 2, 4, 8) else 8, field_signed(f))
+
+
+_C_INTS = {"char": (1, True), "short": (2, True), "int": (4, True), "long": (8, True),
+           "long long": (8, True), "s8": (1, True), "s16": (2, True), "s32": (4, True),
+           "s64": (8, True), "u8": (1, False), "u16": (2, False), "u32": (4, False),
+           "u64": (8, False), "unsigned char": (1, False), "unsigned short": (2, False),
+           "unsigned int": (4, False), "unsigned long": (8, False), "unsigned": (4, False),
+           "unsigned long long": (8, False), "size_t": (8, False), "pid_t": (4, True)}
+
+
+def c_pointer(ctype: str) -> T.Type:
+    """A C pointer type spelled in a tracepoint format (``const char *const *``)."""
+    inner = ctype[:-1].replace("const", "").strip()
+    if inner.endswith("*"):
+        elem = c_pointer(inner)
+    elif inner in _C_INTS:
+        size, signed = _C_INTS[inner]
+        elem = T.Type("int", size, signed)
+    else:
+        elem = T.UINT64
+    return T.Type("pointer", 8, False, (elem,), ctype)
 
 
 _SIGNED_C = {"int", "long", "short", "long long", "char", "signed char", "s8", "s16", "s32",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import struct
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +32,30 @@ SOFTWARE_DEFAULTS = {"cpu-clock": 1_000_000, "cpu": 1_000_000, "task-clock": 1_0
                      "major-faults": 1, "alignment-faults": 1, "emulation-faults": 1,
                      "dummy": 1, "bpf-output": 1}
 SPECIAL = ("BEGIN", "END")
+RING_SIZE_DEFAULT = 16 << 20
+# The drop counter the runtime reports, if the compiler emits it: an ARRAY or
+# PERCPU_ARRAY with one u64 at key 0, incremented when ringbuf_output fails.
+LOST_MAP = "lost"
+_HDR = struct.Struct("<QQ").unpack_from
+_MISSING = object()
+
+
+def _ring_size_default() -> int:
+    """Ring buffer bytes: PYBPF_TRACE_RINGBUF (rounded up to a power of two), else 16 MiB.
+
+    A printf storm outruns any Python reader for a moment; the ring absorbs the burst
+    (bpftrace's perf buffers slow the producer with a wakeup per event instead). Only
+    scripts with probes get it: BEGIN/END alone keep the compiler's size (mapping the
+    ring costs start-up time and RSS)."""
+    raw = os.environ.get("PYBPF_TRACE_RINGBUF", "")
+    size = int(raw) if raw.isdigit() else RING_SIZE_DEFAULT
+    return 1 << max(size - 1, 4095).bit_length()
+
+
+def _printf_json(text: str) -> str:
+    from .output import printf_json
+
+    return printf_json(text)
 
 
 # -- attaching: one function per provider, chosen from a table -----------------
@@ -247,7 +272,7 @@ class KernelSession:
     def __init__(self, script: CompiledScript, out: TextIO | None = None, *,
                  err: TextIO | None = None, fmt: str = "text", compat: str | None = None,
                  quiet: bool = False, pid: int = -1, child: list[str] | None = None,
-                 unsafe: bool = False, log_level: int = 0) -> None:
+                 unsafe: bool = False, log_level: int = 0, ring_size: int = 0) -> None:
         from .runtime import Session
 
         self.script = script
@@ -258,6 +283,7 @@ class KernelSession:
         self.quiet = quiet
         self.pid = pid
         self.log_level = log_level
+        self.ring_size = ring_size or _ring_size_default()
         self.coll: Any = None
         self.links: list[Any] = []
         self.ring: Any = None
@@ -273,6 +299,10 @@ class KernelSession:
         self._closed = False
         self._stop_requested = False
         self.on_record: Callable[[bytes], None] | None = None
+        self._printf_cache: dict[int, Any] = {}
+        self._lost_map: Any = None
+        self.lost = 0  # events the programs could not put in the ring buffer
+        self._warned_full: set[str] = set()
 
     # -- start ---------------------------------------------------------------
     @property
@@ -286,7 +316,17 @@ class KernelSession:
 
         if self.child_argv is not None and self.child is None:
             self.child = Child(self.child_argv)
-        self.coll = load_collection(self.script.spec, log_level=self.log_level)
+        spec = self.script.spec
+        rb = spec.maps.get(RINGBUF)
+        probes = any(m.probe.provider not in SPECIAL for m in self.script.programs)
+        if rb is not None and probes and self.ring_size > rb.max_entries:
+            from dataclasses import replace
+
+            spec = replace(spec, maps=dict(spec.maps))  # the compiled spec stays as it was
+            rb = rb.copy()
+            rb.max_entries = self.ring_size
+            spec.maps[RINGBUF] = rb
+        self.coll = load_collection(spec, log_level=self.log_level)
         self.printer.maps = self.coll.maps
 
     def start(self) -> None:
@@ -294,11 +334,13 @@ class KernelSession:
         from ..kernel.ringbuf import RingBuffer
 
         try:
+            self._watch_fd()  # a bad -p fails before anything is loaded
             if self.coll is None:
                 self.load()
             self.ring = RingBuffer(self.coll.maps[RINGBUF])
+            self._lost_map = self.coll.maps.get(LOST_MAP)
             self.printer.set_start_time()
-            if self.compat == "0.17" and not self.quiet or self.fmt == "json":
+            if (self.compat == "0.17" or self.fmt == "json") and not self.quiet:
                 self.printer.attached(self.probe_count)
                 self._flush()
             for meta in self.script.programs_for("BEGIN"):
@@ -337,12 +379,66 @@ class KernelSession:
         recs = self.ring.read()
         if not recs:
             return 0
-        handle = self.on_record or self.printer.event
-        for rec in recs:
-            handle(rec)
+        if self.on_record is not None:
+            for rec in recs:
+                self.on_record(rec)
+        else:
+            self._handle(recs)
         self.events += len(recs)
+        if self._lost_map is not None:
+            self._report_lost()
         self._flush()
         return len(recs)
+
+    def _report_lost(self) -> None:
+        """bpftrace's "Lost N events" when the programs' drop counter grew."""
+        raw = self._lost_map.lookup_raw(bytes(4))
+        if raw is None:
+            return
+        stride = getattr(self._lost_map, "value_stride", 8) or 8
+        total = sum(struct.unpack_from("<Q", raw, i)[0] for i in range(0, len(raw), stride))
+        if total > self.lost:
+            n, self.lost = total - self.lost, total
+            if self.fmt == "json":
+                self.out.write(f'{{"type": "lost_events", "data": {{"events": {n}}}}}\n')
+            else:
+                self.out.write(f"Lost {n} events\n")
+
+    def _handle(self, recs: list[bytes]) -> None:
+        """printf records through their compiled printers, batched into one write; the
+        rest through the general printer. Records after ``exit()`` are ignored, as
+        bpftrace ignores them."""
+        from .codegen import EV_PRINTF
+
+        printer, parts = self.printer, []
+        printers = self._printf_cache
+        as_json = self.fmt == "json"
+        for rec in recs:
+            if printer.exited:
+                break
+            if len(rec) >= 16:
+                ev, fid = _HDR(rec)
+                if ev == EV_PRINTF:
+                    fn = printers.get(fid, _MISSING)
+                    if fn is _MISSING:
+                        fn = printers[fid] = self._compile_printf(fid)
+                    if fn is not None:
+                        text = fn(rec)  # type: ignore[operator]
+                        parts.append(_printf_json(text) + "\n" if as_json else text)
+                        continue
+            if parts:
+                self.out.write("".join(parts))
+                parts = []
+            printer.event(rec)
+        if parts:
+            self.out.write("".join(parts))
+
+    def _compile_printf(self, fid: int) -> Any:
+        from .printing import compile_printf
+
+        fm = self.script.formats[fid]
+        return compile_printf(fm.fmt, list(fm.args), self.compat) if fm.kind == "printf" \
+            else None
 
     def _flush(self) -> None:
         try:
@@ -451,11 +547,30 @@ class KernelSession:
                 self.printer.exited = False
                 for meta in self.script.programs_for("END"):
                     self._run_special(meta)
+                self.warn_full_maps()
                 if print_maps:
                     self.printer.print_all()
                     self._flush()
         finally:
             self.close()
+
+    def warn_full_maps(self) -> list[str]:
+        """Warn once (on ``err``) for each script map that reached its entry limit, so
+        dropped updates do not pass silently; returns the names warned about."""
+        full = []
+        for name, meta in sorted(self.script.maps.items()):
+            m = self.coll.maps.get(meta.bpf_name)
+            limit = getattr(m, "max_entries", 0)
+            if m is None or not meta.keys or name in self._warned_full or limit <= 1:
+                continue
+            if sum(1 for _ in m.keys_raw()) >= limit:
+                self._warned_full.add(name)
+                full.append(name)
+                self.err.write(f"WARNING: map {name} is full ({limit} entries): further "
+                               "keys were dropped. Try increasing max_map_keys config\n")
+        if full:
+            self.err.flush()
+        return full
 
     def close(self) -> None:
         """Release everything without output (error paths); idempotent."""

@@ -53,6 +53,24 @@ COMM = Type("string", 16)
 STRLEN = 64
 
 
+# kinds held in one 8-byte word (usym adds the pid word: see storage_size)
+WORD_KINDS = ("int", "pointer", "probe", "ksym", "usym", "kstack", "ustack", "username")
+STACK_MODES = ("bpftrace", "perf", "raw")
+STACK_LIMIT = 127  # bpftrace's default frame count
+MAX_STACK_LIMIT = 1024
+
+
+def stack(kind: str, mode: str = "bpftrace", limit: int = STACK_LIMIT) -> Type:
+    """A kstack/ustack value: a stack id (plus the pid for ustack) resolved at print time."""
+    return Type(kind, 8, False, (), f"{mode}:{limit}")
+
+
+def stack_params(t: Type) -> tuple[str, int]:
+    """(mode, frame limit) of a stack type."""
+    mode, _, limit = (t.name or "bpftrace:127").partition(":")
+    return mode, int(limit or STACK_LIMIT)
+
+
 def string(size: int) -> Type:
     return Type("string", size)
 
@@ -75,8 +93,10 @@ def storage_size(t: Type) -> int:
         return sum(storage_size(e) for e in t.elems)
     if t.kind == "string":
         return (t.size + 7) & ~7
-    if t.kind in ("avg", "stats", "min", "max"):
+    if t.kind in ("avg", "stats", "min", "max", "usym"):
         return 16
+    if t.kind in ("inet", "timestamp", "buffer", "macaddr", "record", "array"):
+        return (t.size + 7) & ~7
     if t.kind == "none":
         return 0
     return 8

@@ -41,12 +41,15 @@ from .state import (
 )
 from .tnum import M32
 
+LOG_LINES = 20_000
+
 
 class Analyzer(CallChecks):
     """Walks every path of the program; ``run`` raises ``Reject`` at the first unsafe step."""
 
     # -- driver -----------------------------------------------------------
     def run(self) -> None:
+        self.classes = [i.opcode & 7 for i in self.insns]
         regs = [NOT_INIT] * 11
         regs[1] = pointer(T.CTX)
         regs[10] = pointer(T.STACK, frame=0)
@@ -54,23 +57,48 @@ class Analyzer(CallChecks):
         pending: list[tuple[int, State]] = [(0, st)]
         while pending:
             pc, st = pending.pop()
+            if self.log is not None:
+                self._log(f"-- path resumes at insn {pc}")
             self._path(pc, st, pending)
+
+    def _log(self, line: str) -> None:
+        assert self.log is not None
+        if len(self.log) < LOG_LINES:
+            self.log.append(line)
+        elif len(self.log) == LOG_LINES:
+            self.log.append(f"... (log cut at {LOG_LINES} lines)")
+
+    def _log_insn(self, pc: int, st: State) -> None:
+        from .cfg import uses_defs
+        from .report import insn_text
+        from .state import fmt_reg
+
+        use, _ = uses_defs(self.insns[pc])
+        regs = st.cur.regs
+        shown = " ".join(f"r{i}={fmt_reg(regs[i])}" for i in range(11)
+                         if use >> i & 1 and regs[i].t != T.NOT_INIT)
+        self._log(f"{pc}: {insn_text(self.insns, pc):<32} ; {shown}".rstrip(" ;"))
 
     def _path(self, pc: int, st: State, pending: list[tuple[int, State]]) -> None:
         insns, prune = self.insns, self.cfg.prune
+        classes = self.classes
         while True:
             self.pc, self.st = pc, st
             if pc in prune and self._visit(pc, st):
+                if self.log is not None:
+                    self._log(f"{pc}: safe: a state already proven safe here covers this one")
                 self._done(st)
                 return
             self.processed += 1
+            if self.log is not None:
+                self._log_insn(pc, st)
             if self.processed > self.max_insns:
                 self.fail(f"the program is too complex: {self.max_insns} instructions were "
                           "processed without finishing; bound the loops more tightly")
             ins = insns[pc]
-            cls = ins.cls
-            if cls in (Class.ALU, Class.ALU64):
-                self._alu(ins, st.cur.regs)
+            cls = classes[pc]
+            if cls == Class.ALU64 or cls == Class.ALU:
+                self._alu(ins, st)
                 pc += 1
             elif cls == Class.LDX:
                 self._ldx(ins, st)
@@ -108,38 +136,39 @@ class Analyzer(CallChecks):
         lst = self.explored.get(pc)
         if lst is None:
             lst = self.explored[pc] = []
-        sig = _signature(st)
-        same = self.sigs.get((pc, sig))
-        if same is not None and same.branches > 0:
+        busy = [v for v in lst if v.branches > 0]  # states on the current path: a loop
+        if busy and self._same_as(busy, st):
             if pc in self.cfg.callbacks:
                 return True  # callback iterations converged
             self.fail(f"infinite loop: the program comes back to insn {pc} in exactly the "
                       "same state, so this loop can never exit")
         live = self._live(st)
-        looping = False
         for v in lst:
-            if v.branches > 0:
-                looping = True
-                continue
-            if covers(v.state, st, live):
+            if v.branches == 0 and covers(v.state, st, live):
                 return True
-        if looping and pc in self.cfg.callbacks:
-            for v in lst:
-                if v.branches > 0 and _widen(v.state, st):
-                    sig = _signature(st)
-                    same = self.sigs.get((pc, sig))
-                    if same is not None and same.branches > 0:
+        if busy and pc in self.cfg.callbacks:
+            for v in busy:
+                if _widen(v.state, st):
+                    if self._same_as(busy, st):
                         return True
                     break
-        if looping and self.processed - self.last_add < 100:
+        if busy and self.processed - self.last_add < 100:
             return False  # inside a loop: keep fewer states (the kernel's heuristic)
         if len(lst) < MAX_VISITS_PER_INSN:
             v = Visit(st.copy(), st.parent)
             lst.append(v)
-            self.sigs[(pc, sig)] = v
             st.parent = v
             self.states += 1
             self.last_add = self.processed
+        return False
+
+    def _same_as(self, busy: list[Visit], st: State) -> bool:
+        sig = _signature(st)
+        for v in busy:
+            if v.sig is None:
+                v.sig = _signature(v.state)
+            if v.sig == sig:
+                return True
         return False
 
     def _live(self, st: State) -> list[int]:
@@ -154,7 +183,8 @@ class Analyzer(CallChecks):
         return live
 
     # -- ALU ----------------------------------------------------------------
-    def _alu(self, ins: Insn, regs: list[Reg]) -> None:
+    def _alu(self, ins: Insn, st: State) -> None:
+        regs = st.cur.regs
         op, is64, d = ins.opcode & 0xF0, ins.cls == Class.ALU64, ins.dst
         self.write_check(d)
         src = self.pc
@@ -182,8 +212,11 @@ class Analyzer(CallChecks):
         if op == Alu.MOV:
             if ins.off:
                 if b.t != T.SCALAR:
-                    self.fail(f"r{ins.src} holds a pointer; sign-extending part of a pointer is "
-                              "not allowed")
+                    if not self.privileged:
+                        self.fail(f"r{ins.src} holds a pointer; sign-extending part of a "
+                                  "pointer would leak it")
+                    regs[d] = unknown(src) if is64 else ranged(0, M32, src)
+                    return
                 if b.is_const:
                     regs[d] = const(scalar.eval_alu(Alu.MOV, is64, 0, b.const, ins.off), src)
                 else:
@@ -194,6 +227,10 @@ class Analyzer(CallChecks):
                         regs[d] = ranged(0, M32, src)
                 return
             if is64:
+                if b.t == T.SCALAR and not b.is_const and ins.source:
+                    if not b.id:  # link the copies: a later comparison bounds both
+                        b = b.copy(id=st.new_id())
+                        regs[ins.src] = b
                 regs[d] = b
             elif b.t != T.SCALAR:
                 self._ptr_leak(ins.src, b, "32-bit copy")
@@ -259,6 +296,9 @@ class Analyzer(CallChecks):
             self.fail(f"r{d}: the number added to the {name} pointer is at least "
                       f"{off.smin}, which puts it out of bounds")
         var = scalar.alu(op, True, ptr, off)
+        if var.smin == S64_MIN or not -MAX_VAR_OFF < var.smin < MAX_VAR_OFF:
+            self.fail(f"r{d}: after this the {name} pointer's offset may be as low as "
+                      f"{var.smin}, far out of bounds; bound the number first")
         r = ptr.copy(tn=var.tn, smin=var.smin, smax=var.smax, umin=var.umin, umax=var.umax)
         if t in (T.PACKET, T.PACKET_META):
             assert self.st is not None
@@ -281,7 +321,7 @@ class Analyzer(CallChecks):
         if a.t == T.SCALAR and b.t == T.SCALAR:
             dec = branch.taken(op, a, b, is32)
             if dec is not None:
-                return self._go(st, pc, tgt if dec else pc + 1, dec)
+                return tgt if dec else pc + 1
             yes = branch.refine(op, a, b, is32)
             if op == Jmp.JSET:
                 no: tuple[Reg, Reg] | None = (branch.refine_not_set(a, b, is32), b)
@@ -307,11 +347,8 @@ class Analyzer(CallChecks):
                 self._fork(self._path_add(eq_st, pc, False), pc + 1, pending)
                 self._path_add(ne_st, pc, True)
                 return tgt
-            if ptr.t not in (T.SCALAR, T.MAP_PTR) or ptr.t == T.MAP_PTR:
-                # a valid pointer is never null
-                eq = False
-                dec = eq if op == Jmp.JEQ else not eq
-                return self._go(st, pc, tgt if dec else pc + 1, dec)
+            # a pointer that cannot be null is never equal to 0
+            return pc + 1 if op == Jmp.JEQ else tgt
         if a.t in (T.PACKET, T.PACKET_META, T.PACKET_END) and \
                 b.t in (T.PACKET, T.PACKET_META, T.PACKET_END) and not is32:
             return self._pkt_cmp(pc, op, ins, st, a, b, tgt, pending)
@@ -319,9 +356,6 @@ class Analyzer(CallChecks):
         self._fork(self._path_add(other_st, pc, True), tgt, pending)
         self._path_add(st, pc, False)
         return pc + 1
-
-    def _go(self, st: State, pc: int, nxt: int, taken: bool) -> int:
-        return nxt
 
     def _split(self, st: State, pc: int, tgt: int, ins: Insn, yes: tuple[Reg, Reg] | None,
                no: tuple[Reg, Reg] | None, pending: list[tuple[int, State]]) -> int | None:
@@ -344,8 +378,24 @@ class Analyzer(CallChecks):
         regs = st.cur.regs
         if regs[ins.dst].t == T.SCALAR:
             regs[ins.dst] = pair[0]
+            if pair[0].id:
+                self._sync_linked(st, pair[0])
         if ins.source and regs[ins.src].t == T.SCALAR:
             regs[ins.src] = pair[1]
+            if pair[1].id:
+                self._sync_linked(st, pair[1])
+
+    def _sync_linked(self, st: State, r: Reg) -> None:
+        """Copies of a scalar (same id) learn what a comparison taught about one of them."""
+        for f in st.frames:
+            regs = f.regs
+            for i in range(11):
+                o = regs[i]
+                if o.id == r.id and o.t == T.SCALAR:
+                    regs[i] = r
+            for k, o in f.spills.items():
+                if o.id == r.id and o.t == T.SCALAR:
+                    f.spills[k] = r
 
     def _mark_null(self, st: State, ptr: Reg, *, null: bool) -> None:
         pid = ptr.id

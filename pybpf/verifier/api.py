@@ -8,11 +8,12 @@ from typing import Any
 
 from ..asm.insn import DecodeError, Insn, decode, validate_program
 from ..errors import BadInput
-from ..spec import MapSpec, ProgramSpec, SourceLoc
+from ..spec import CollectionSpec, MapSpec, ProgramSpec, SourceLoc
 from ..uapi import ProgType
 from . import cfg as cfgmod
 from .analyze import Analyzer
 from .base import Reject
+from .calls import CALL_MARK
 from .report import Verdict, VerifierReport, insn_text
 from .state import T, fmt_reg
 
@@ -43,16 +44,29 @@ def prog_type_of(name: str | int | ProgType) -> ProgType:
                        f"{', '.join(sorted(PROG_TYPES))}") from None
 
 
-def verify(prog: ProgramSpec | Sequence[Insn] | bytes, prog_type: str | int | None = None,
+def verify(prog: ProgramSpec | CollectionSpec | Sequence[Insn] | bytes,
+           prog_type: str | int | None = None,
            maps: Mapping[str, MapSpec] | Sequence[MapSpec] | None = None, *,
            license: str | None = None, privileged: bool = True, strict_stack: bool = True,
-           max_insns: int = 1_000_000) -> Verdict:
+           max_insns: int = 1_000_000, log: bool = False) -> Verdict:
     """Statically check ``prog``; ``maps`` are the maps its ``lddw`` map loads refer to.
 
     With raw instructions an ``lddw`` map load's imm is an index into ``maps``; with a
-    ``ProgramSpec`` its ``map_refs`` name the maps.
+    ``ProgramSpec`` its ``map_refs`` name the maps (a ``CollectionSpec`` of one program
+    brings its own). ``privileged`` checks as for root (loops, pointer arithmetic and
+    leaks allowed, like CAP_BPF+CAP_PERFMON); ``strict_stack`` also refuses reads of
+    never-written stack bytes, which the kernel allows for CAP_PERFMON (pass False to
+    match it). ``max_insns`` is the complexity budget; ``log`` records each instruction
+    processed with the registers it reads (``Verdict.log``).
     """
     t0 = time.perf_counter()
+    if isinstance(prog, CollectionSpec):
+        if len(prog.programs) != 1:
+            raise BadInput(f"the collection has {len(prog.programs)} programs "
+                           f"({', '.join(prog.programs)}); verify them one at a time")
+        if maps is None:
+            maps = prog.maps
+        prog = next(iter(prog.programs.values()))
     spec = prog if isinstance(prog, ProgramSpec) else None
     if spec is not None:
         insns: list[Insn] = list(spec.insns)
@@ -84,6 +98,8 @@ def verify(prog: ProgramSpec | Sequence[Insn] | bytes, prog_type: str | int | No
         an = Analyzer(insns, graph, ptype, map_list, lddw_map, gpl=lic in _GPL,
                       privileged=privileged, strict_stack=strict_stack,
                       max_insns=max_insns)
+        if log:
+            an.log = []
         if not privileged and graph.back_edges:
             a, b = graph.back_edges[0]
             raise Reject(a, f"the jump from insn {a} back to insn {b} makes a loop; loops are "
@@ -91,9 +107,10 @@ def verify(prog: ProgramSpec | Sequence[Insn] | bytes, prog_type: str | int | No
         an.run()
         an.check_stack_depth()
     except Reject as e:
-        stats = _stats(locals().get("an"), t0)
-        return Verdict(False, [_report(insns, e, source)], stats)
-    return Verdict(True, [], _stats(an, t0))
+        partial: Analyzer | None = locals().get("an")
+        return Verdict(False, [_report(insns, e, source)], _stats(partial, t0),
+                       (partial.log or []) if partial is not None else [])
+    return Verdict(True, [], _stats(an, t0), an.log or [])
 
 
 def _maps(maps: Mapping[str, MapSpec] | Sequence[MapSpec] | None,
@@ -132,8 +149,14 @@ def _report(insns: Sequence[Insn], e: Reject, source: Mapping[int, SourceLoc]) -
         steps: list[str] = []
         while node is not None and len(steps) < 64:
             v, node = node
-            steps.append(f"{v} (jump taken)" if v >= 0 else f"{~v} (fall through)")
-        path = ["0"] + list(reversed(steps)) + [str(idx)]
+            if v >= CALL_MARK:
+                steps.append(f"{v - CALL_MARK} (call)")
+            else:
+                steps.append(f"{v} (jump taken)" if v >= 0 else f"{~v} (fall through)")
+        steps.reverse()
+        path = steps if steps and steps[0].split()[0] == "0" else ["0"] + steps
+        if path[-1].split()[0] != str(idx):
+            path.append(str(idx))
     return VerifierReport(idx, text, e.reason, regs, path, _source_of(source, idx))
 
 

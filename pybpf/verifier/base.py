@@ -65,12 +65,12 @@ class AnalyzerBase:
         self.maps = list(maps)
         self.lddw_map = lddw_map
         self.inner_maps: dict[int, int] = {}  # map of maps -> its inner template in maps
+        self.log: list[str] | None = None  # per-instruction trace, when asked for
         self.gpl = gpl
         self.privileged = privileged
         self.max_insns = max_insns
         self.ctx_check = ctx.checker(prog_type)
         self.explored: dict[int, list[Visit]] = {}
-        self.sigs: dict[tuple[int, object], Visit] = {}
         self.last_add = 0
         self.processed = 0
         self.states = 0

@@ -36,8 +36,20 @@ def _views(op: int, a: Reg, b: Reg, is32: bool) -> tuple[Reg, Reg, bool] | None:
     if a.umax <= lim and b.umax <= lim:
         return a, b, True
     if op in _SIGNED:
-        return None
+        return _s32(cast32(a)), _s32(cast32(b)), False
     return cast32(a), cast32(b), False
+
+
+def _s32(r: Reg) -> Reg:
+    """A view of a zero-extended 32-bit value whose signed bounds are its s32 bounds."""
+    lo, hi = r.umin, r.umax
+    if hi <= 0x7FFFFFFF:
+        smin, smax = lo, hi
+    elif lo >= 0x80000000:
+        smin, smax = lo - (1 << 32), hi - (1 << 32)
+    else:
+        smin, smax = -(1 << 31), (1 << 31) - 1
+    return Reg(r.t, 0, r.tn, smin, smax, lo, hi)
 
 
 def taken(op: int, a: Reg, b: Reg, is32: bool = False) -> bool | None:

@@ -32,6 +32,8 @@ from .state import (
     unknown,
 )
 
+CALL_MARK = 1 << 40  # a call in the recorded path (branches are pc or ~pc)
+
 
 class CallChecks(MemoryChecks):
     """Helper arguments and results, call frames, and what must hold at exit."""
@@ -50,7 +52,8 @@ class CallChecks(MemoryChecks):
             return target
         return self._helper(pc, ins.imm, st, pending)
 
-    def _enter(self, st: State, callsite: int, target: int, args: list[Reg], cb: int) -> None:
+    def _enter(self, st: State, callsite: int, target: int, args: list[Reg], cb: int = 0) -> None:
+        """Push a frame for ``target``; ``cb`` > 0: a callback that may run ``cb`` times."""
         if len(st.frames) >= MAX_FRAMES:
             self.fail(f"the call stack of {len(st.frames) + 1} frames is too deep (at most "
                       f"{MAX_FRAMES})")
@@ -60,8 +63,10 @@ class CallChecks(MemoryChecks):
         for i, r in enumerate(args, 1):
             regs[i] = r
         regs[10] = pointer(T.STACK, frame=len(st.frames))
+        st.path = (callsite + CALL_MARK, st.path)  # type: ignore[assignment]
         f = Frame(regs, callsite, target)
-        f.cb = cb
+        f.cb = 1 if cb else 0
+        f.cb_left = cb - 1 if cb else 0
         st.frames.append(f)
 
     def _exit(self, st: State, pending: list[tuple[int, State]]) -> int | None:
@@ -88,16 +93,12 @@ class CallChecks(MemoryChecks):
         caller = st.cur
         callsite = f.callsite
         if f.cb:
-            # run the callback again (another iteration) or return to the caller
-            again = st.copy()
-            regs = [NOT_INIT] * 11
-            regs[1] = ranged(0, 1 << 23, callsite)
-            regs[2] = again.cur.regs[3]
-            regs[10] = pointer(T.STACK, frame=len(again.frames))
-            nf = Frame(regs, callsite, f.subprog)
-            nf.cb = 1
-            again.frames.append(nf)
-            self._fork(again, f.subprog, pending)
+            # run the callback again (another iteration, if the count allows) or return
+            if f.cb_left > 0:
+                again = st.copy()
+                self._enter(again, callsite, f.subprog,
+                            [unknown(callsite), again.cur.regs[3]], cb=f.cb_left)
+                self._fork(again, f.subprog, pending)
             caller.regs[0] = unknown(callsite)
         else:
             caller.regs[0] = r0
@@ -142,11 +143,11 @@ class CallChecks(MemoryChecks):
             st.lock = None
         if p.pkt_changing:
             self._clear_pkt(st)
-        if cb_target is not None:
-            # bpf_loop: the callback may run zero or more times
+        if cb_target is not None and regs[1].umax > 0:
+            # bpf_loop: the callback runs up to nr_loops times (like the kernel, not at all
+            # when the count is known to be 0)
             cb_st = st.copy()
-            args = [ranged(0, 1 << 23, pc), regs[3], NOT_INIT, NOT_INIT, NOT_INIT]
-            self._enter(cb_st, pc, cb_target, args, cb=1)
+            self._enter(cb_st, pc, cb_target, [unknown(pc), regs[3]], cb=regs[1].umax)
             self._fork(cb_st, cb_target, pending)
         for i in range(1, 6):
             regs[i] = NOT_INIT

@@ -35,7 +35,7 @@ from .state import (
     ranged,
     unknown,
 )
-from .tnum import M32, M64
+from .tnum import M64
 
 
 class MemoryChecks(AnalyzerBase):
@@ -79,17 +79,18 @@ class MemoryChecks(AnalyzerBase):
         if base.t not in (T.STACK, T.MAP_VALUE, T.MEM):
             self.fail(f"r{ins.dst}: atomic operations work only on stack and map values, not "
                       f"on {kind_name(base)}")
-        if val.t != T.SCALAR and ins.imm != AtomicOp.XCHG:
-            self.fail(f"r{ins.src} holds a pointer; atomic arithmetic on it is not allowed")
+        if val.t != T.SCALAR and not self.privileged:
+            self.fail(f"r{ins.src} holds a pointer; storing it atomically would leak it")
         regs = st.cur.regs
         if ins.imm == AtomicOp.CMPXCHG:
             self.read(regs, 0)
-        self._access(st, ins.dst, base, ins.off, size, write=False)
+        old = self._access(st, ins.dst, base, ins.off, size, write=False)
         self._access(st, ins.dst, base, ins.off, size, write=True, value=unknown())
+        # a fetching operation returns what memory held (the kernel reads it the same way)
         if ins.imm == AtomicOp.CMPXCHG:
-            regs[0] = unknown(self.pc) if size == 8 else ranged(0, M32, self.pc)
+            regs[0] = old
         elif ins.imm & AtomicOp.FETCH:
-            regs[ins.src] = unknown(self.pc) if size == 8 else ranged(0, M32, self.pc)
+            regs[ins.src] = old
 
     def _access(self, st: State, r: int, base: Reg, off: int, size: int, *, write: bool,
                 value: Reg | None = None, vreg: int = -1) -> Reg:
@@ -208,6 +209,9 @@ class MemoryChecks(AnalyzerBase):
             if s in spills:
                 self._unspill(f, s)
         assert value is not None
+        if value.t == T.STACK and value.frame > base.frame:
+            self.fail(f"r{vreg} points into a called function's stack; storing it in the "
+                      "caller's stack would outlive that frame")
         if value.t != T.SCALAR and size != 8:
             self.fail(f"r{vreg}: a pointer can only be spilled to the stack as 8 bytes, "
                       f"not {size}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..asm.insn import Insn
 from ..asm.opcodes import PseudoSrc
@@ -47,16 +48,15 @@ def kernel_verify_spec(spec: ProgramSpec, maps: Mapping[str, MapSpec], *,
                        stats: bool = False) -> KernelVerdict:
     """Load ``spec`` with fresh kernel maps made from ``maps`` and report the outcome."""
     from ..kernel.errors import BpfError, VerifierError
-    from ..kernel.maps import KernelMap
     from ..kernel.programs import load_program
 
+    if not spec.func_info:
+        spec = with_func_info(spec)
     live = {}
     try:
         for name, m in maps.items():
             try:
-                plain = m.copy()
-                plain.value_type = plain.key_type = None
-                live[name] = KernelMap.create(plain)
+                live[name] = _create_map(m)
             except BpfError as e:
                 return KernelVerdict(False, f"map {name}: {e}", None, None, "")
         try:
@@ -72,6 +72,60 @@ def kernel_verify_spec(spec: ProgramSpec, maps: Mapping[str, MapSpec], *,
     finally:
         for km in live.values():
             km.close()
+
+
+def _create_map(m: MapSpec) -> Any:
+    """A kernel map for ``m``; a value with a bpf_spin_lock gets the BTF the kernel needs."""
+    from ..kernel.maps import KernelMap
+    from ..kernel.programs import load_btf
+    from ..kernel.syscall import close_fd
+
+    plain = m.copy()
+    plain.value_type = plain.key_type = None
+    lock = getattr(m.value_type, "spin_lock_off", None)
+    if lock is None or m.key_size != 4 or lock % 4 or lock + 4 > m.value_size:
+        return KernelMap.create(plain)
+    from ..btf.build import BtfBuilder
+
+    b = BtfBuilder()
+    u32 = b.int_type("unsigned int", 4)
+    u8 = b.int_type("unsigned char", 1)
+    lock_t = b.struct("bpf_spin_lock", 4, [("val", u32, 0)])
+    members: list[tuple[str, int, int]] = []
+    if lock:
+        members.append(("head", b.array(u8, lock), 0))
+    members.append(("lock", lock_t, lock * 8))
+    if m.value_size > lock + 4:
+        members.append(("tail", b.array(u8, m.value_size - lock - 4), (lock + 4) * 8))
+    value = b.struct("value", m.value_size, members)
+    plain.btf_key_type_id, plain.btf_value_type_id = u32, value
+    fd = load_btf(b.encode())
+    try:
+        return KernelMap.create(plain, btf_fd=fd)
+    finally:
+        close_fd(fd)
+
+
+def with_func_info(spec: ProgramSpec) -> ProgramSpec:
+    """``spec`` with minimal BTF func info when it has subprograms (the kernel wants it
+    for callbacks such as bpf_loop's); every function is static, taking five longs."""
+    from ..btf.build import BtfBuilder
+    from ..btf.format import FUNC_STATIC
+    from .cfg import CfgError, build
+
+    try:
+        subprogs = build(spec.insns).subprogs
+    except CfgError:
+        return spec
+    if len(subprogs) < 2:
+        return spec
+    b = BtfBuilder()
+    long_t = b.int_type("long", 8, signed=True)
+    proto = b.func_proto(long_t, [(f"a{i}", long_t) for i in range(1, 6)])
+    out = spec.copy()
+    out.func_info = [(start, b.func(f"f{start}", proto, FUNC_STATIC)) for start in subprogs]
+    out.btf = b.encode()
+    return out
 
 
 def _int(rx: re.Pattern[str], text: str) -> int | None:

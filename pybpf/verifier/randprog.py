@@ -17,12 +17,14 @@ from ..asm.insn import Insn, lddw
 from ..asm.opcodes import Alu, CallSrc, Class, Jmp, Mode, PseudoSrc, Size, Source
 from ..spec import MapRef, MapSpec, ProgramSpec
 from ..uapi import HELPER_IDS, MapType, ProgType
+from .source import ValueLayout
 
 MAPS = (
     MapSpec("rp_hash", MapType.HASH, 4, 8, 16,
             contents=[(k.to_bytes(4, "little"), bytes(8)) for k in range(6)]),
     MapSpec("rp_array", MapType.ARRAY, 4, 16, 4),
     MapSpec("rp_events", MapType.RINGBUF, 0, 0, 4096),
+    MapSpec("rp_locked", MapType.ARRAY, 4, 16, 1, value_type=ValueLayout(0)),
 )
 _SIZES = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW}
 
@@ -78,6 +80,7 @@ class _Gen:
         self.risk = risk
         self.out: list[Insn] = []
         self.calls: list[int] = []
+        self.loops: list[int] = []
 
     def bad(self) -> bool:
         return self.r.random() < self.risk
@@ -239,6 +242,65 @@ class _Gen:
         self.emit(Insn(Class.JMP | Jmp.CALL, 0, CallSrc.LOCAL, 0, 0))
         self.reinit()
 
+    def bpf_loop(self) -> None:
+        """bpf_loop with a callback that adds the index into a counter on our stack."""
+        self.emit(_st(8, 10, -24, 0))
+        self.emit(_alu(Alu.MOV, 1, self.r.randint(0, 20)))
+        self.loops.append(len(self.out))
+        self.emit(*lddw(2, 0, PseudoSrc.FUNC))
+        self.emit(_alu(Alu.MOV, 3, src=10), _alu(Alu.ADD, 3, -24), _alu(Alu.MOV, 4, 0))
+        self.emit(_call("loop"))
+        if self.r.random() < 0.5:
+            self.emit(_ldx(8, 4, 10, -24))
+        self.reinit()
+
+    def spin_lock(self) -> None:
+        self.emit(_st(4, 10, -4, 0))
+        self.emit(_alu(Alu.MOV, 2, src=10), _alu(Alu.ADD, 2, -4))
+        self.emit(*lddw(1, 3, PseudoSrc.MAP_FD), _call("map_lookup_elem"))
+        body = [_alu(Alu.MOV, 9, src=0), _alu(Alu.MOV, 1, src=0), _call("spin_lock"),
+                _st(8, 9, 8 if not self.bad() else 0, 1)]
+        if self.bad():
+            body.append(_call("ktime_get_ns"))
+        if not self.bad():
+            body += [_alu(Alu.MOV, 1, src=9), _call("spin_unlock")]
+        self.emit(_jmp(Jmp.JEQ, 0, len(body)), *body)
+        self.reinit()
+
+    def misc(self) -> None:
+        """Less common instructions: atomics, sign extension, byte swaps, 32-bit jumps,
+        variable-offset stack reads."""
+        k = self.r.randrange(6)
+        d = self.scratch()
+        if k == 0:
+            off = -8 * self.r.randint(5, 8)
+            self.emit(_st(8, 10, off, self.r.randint(0, 9)))
+            op = self.r.choice((0x00, 0x40, 0x50, 0xA0, 0x01, 0xE1))
+            self.emit(Insn(Class.STX | Mode.ATOMIC | Size.DW, 10, self.r.choice((1, 2, 3)), off,
+                           op))
+        elif k == 1:
+            size = self.r.choice((8, 16, 32))
+            self.emit(Insn(Class.ALU64 | Alu.MOV | Source.X, d, self.scratch(), size, 0))
+        elif k == 2:
+            size = self.r.choice((1, 2, 4))
+            self.emit(_st(8, 10, -48, self.r.randint(-300, 300)))
+            self.emit(Insn(Class.LDX | Mode.MEMSX | _SIZES[size], d, 10, -48, 0))
+        elif k == 3:
+            self.emit(Insn(Class.ALU | Alu.END | self.r.choice((0, 8)), d, 0, 0,
+                           self.r.choice((16, 32, 64))))
+            self.emit(Insn(Class.ALU64 | Alu.NEG, self.scratch(), 0, 0, 0))
+        elif k == 4:
+            op = self.r.choice((Jmp.JEQ, Jmp.JGT, Jmp.JSLT, Jmp.JLE, Jmp.JSET))
+            self.emit(Insn(Class.JMP32 | op | Source.X, d, self.scratch(), 1, 0))
+            self.alu()
+        else:
+            self.emit(_st(8, 10, -64, 1), _st(8, 10, -56, 2))
+            self.emit(_call("get_prandom_u32"))
+            self.emit(_alu(Alu.AND, 0, 7 if not self.bad() else 15))
+            self.emit(_alu(Alu.MOV, 2, src=10), _alu(Alu.ADD, 2, -64), _alu(Alu.ADD, 2, src=0))
+            self.emit(_ldx(1, 3, 2, self.r.choice((0, 8)) if not self.bad() else 9))
+            self.reinit()
+
     def build(self, n: int) -> list[Insn]:
         self.emit(_alu(Alu.MOV, 6, src=1))
         self.emit(_ldx(4, 7, 1, 0), _ldx(4, 8, 1, 4))
@@ -247,8 +309,8 @@ class _Gen:
                 self.emit(_alu(Alu.MOV, reg, self.r.randint(-5, 5)))
         kinds = (self.alu, self.stack, self.lookup, self.packet, self.loop, self.helper,
                  self.branch, self.bounded_index, self.ringbuf, self.spill, self.ctx_read,
-                 self.subcall)
-        weights = (4, 3, 2, 2, 1, 1, 2, 1, 1, 1, 1, 1)
+                 self.subcall, self.bpf_loop, self.spin_lock, self.misc)
+        weights = (4, 3, 2, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 3)
         for _ in range(n):
             self.r.choices(kinds, weights)[0]()
         self.emit(_alu(Alu.MOV, 0, self.r.choice((1, 2))), EXIT)
@@ -259,6 +321,13 @@ class _Gen:
             off = self.r.choice((0, 8)) if not self.bad() else 16
             self.emit(_ldx(8, 0, 1, off) if off < 16 else _ldx(8, 0, 1, -off))
             self.emit(_alu(Alu.AND, 0, 1), EXIT)
+        if self.loops:
+            entry = len(self.out)
+            for at in self.loops:
+                first, second = lddw(2, entry - at - 1, PseudoSrc.FUNC)
+                self.out[at], self.out[at + 1] = first, second
+            self.emit(_ldx(8, 3, 2, 0), _alu(Alu.ADD, 3, src=1), _stx(8, 2, 3, 0))
+            self.emit(_alu(Alu.MOV, 0, 0 if not self.bad() else 2), EXIT)
         return self.out
 
 

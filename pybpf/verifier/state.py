@@ -72,8 +72,10 @@ class Reg:
 
     def copy(self, **kw: object) -> Reg:
         r = Reg.__new__(Reg)
-        for s in Reg.__slots__:
-            setattr(r, s, getattr(self, s))
+        r.t, r.off, r.tn, r.id, r.ref, r.map = self.t, self.off, self.tn, self.id, self.ref, \
+            self.map
+        r.smin, r.smax, r.umin, r.umax = self.smin, self.smax, self.umin, self.umax
+        r.rng, r.frame, r.src = self.rng, self.frame, self.src
         for k, v in kw.items():
             setattr(r, k, v)
         return r
@@ -133,8 +135,10 @@ def sync(r: Reg) -> Reg:
     """Tighten bounds from known bits and each other (kernel reg_bounds_sync); in place."""
     v, m = r.tn
     # bounds from the tnum
-    r.smin = max(r.smin, tn.to_signed(v | (m & (1 << 63))))
-    r.smax = min(r.smax, tn.to_signed(v | (m & S64_MAX)))
+    lo = v | (m & (1 << 63))
+    r.smin = max(r.smin, lo - (1 << 64) if lo >> 63 else lo)
+    hi = v | (m & S64_MAX)
+    r.smax = min(r.smax, hi - (1 << 64) if hi >> 63 else hi)
     r.umin = max(r.umin, v)
     r.umax = min(r.umax, v | m)
     # signed <-> unsigned
@@ -214,7 +218,7 @@ INVALID, MISC, ZERO, SPILL = 0, 1, 2, 3
 class Frame:
     """Registers and stack of one call frame."""
 
-    __slots__ = ("regs", "stack", "spills", "callsite", "subprog", "depth", "cb")
+    __slots__ = ("regs", "stack", "spills", "callsite", "subprog", "depth", "cb", "cb_left")
 
     def __init__(self, regs: list[Reg], callsite: int, subprog: int) -> None:
         self.regs = regs
@@ -224,6 +228,7 @@ class Frame:
         self.subprog = subprog
         self.depth = 0  # deepest byte touched below fp
         self.cb = 0  # 1 when this frame is a bpf_loop callback
+        self.cb_left = 0  # how many more times the callback may run after this one
 
     def copy(self) -> Frame:
         f = Frame.__new__(Frame)
@@ -231,6 +236,7 @@ class Frame:
         f.stack = bytearray(self.stack)
         f.spills = dict(self.spills)
         f.callsite, f.subprog, f.depth, f.cb = self.callsite, self.subprog, self.depth, self.cb
+        f.cb_left = self.cb_left
         return f
 
 
@@ -279,10 +285,11 @@ class State:
 class Visit:
     """A stored state at a prune point. ``branches`` counts paths still being explored."""
 
-    __slots__ = ("state", "branches", "parent")
+    __slots__ = ("state", "branches", "parent", "sig")
 
     def __init__(self, state: State, parent: Visit | None) -> None:
         self.state = state
+        self.sig: object = None  # exact image, computed when a loop needs it
         self.branches = 1
         self.parent = parent
 
@@ -333,7 +340,12 @@ def reg_covers(o: Reg, c: Reg, idmap: dict[int, int], exact: bool = False) -> bo
     if o.t != c.t:
         return False
     if o.t == T.SCALAR:
-        return o.var_within(c)
+        if not o.var_within(c):
+            return False
+        if o.id:  # old was linked to other registers: cur must be linked the same way
+            got = idmap.setdefault(o.id, c.id or -len(idmap) - 1)
+            return got == c.id and c.id != 0
+        return True
     if o.off != c.off or o.map != c.map or o.frame != c.frame:
         return False
     if not o.var_within(c):

@@ -160,7 +160,7 @@ def map_delete_elem(vm: VmProgram, r1: int, r2: int, *_: int) -> int:
 @helper("map_push_elem")
 def map_push_elem(vm: VmProgram, r1: int, r2: int, r3: int, *_: int) -> int:
     m = _map(vm, r1, "map_push_elem")
-    return int(m.push(vm.mem.read(r2, m.value_size), r3))
+    return int(m.helper_push(vm.mem.read(r2, m.value_size), r3))
 
 
 def _pop_like(vm: VmProgram, r1: int, r2: int, what: str) -> int:
@@ -168,8 +168,8 @@ def _pop_like(vm: VmProgram, r1: int, r2: int, what: str) -> int:
     if m.type == MapType.BLOOM_FILTER:  # peek asks "maybe present?" about the value at r2
         if what == "map_pop_elem":
             return -errno.EOPNOTSUPP
-        return 0 if m.peek(vm.mem.read(r2, m.value_size)) is not None else -errno.ENOENT
-    value = m.pop() if what == "map_pop_elem" else m.peek()
+        return 0 if m.helper_peek(vm.mem.read(r2, m.value_size)) is not None else -errno.ENOENT
+    value = m.helper_pop() if what == "map_pop_elem" else m.helper_peek()
     if value is None:
         return -errno.ENOENT
     vm.mem.write(r2, bytes(value))

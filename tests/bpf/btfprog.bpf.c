@@ -28,17 +28,25 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
 	__u32 zero = 0;
 	__u64 *v;
-	struct rq *rq;
 
 	if ((bpf_get_current_pid_tgid() >> 32) != targ_tgid || id != 110)
 		return 0;
 	getppid_calls++;
 	stext_addr = (__u64)&_stext;
-	rq = bpf_per_cpu_ptr(&runqueues, 0);
-	if (rq)
-		rq_cpu = BPF_CORE_READ(rq, cpu);
 	v = bpf_map_lookup_elem(&pinned_hits, &zero);
 	if (v)
 		__sync_fetch_and_add(v, 1);
+	return 0;
+}
+
+/* A typed __ksym (a BTF_ID load). The kernel resolves it through kallsyms, which
+ * needs CONFIG_KALLSYMS_ALL for data symbols, so the tests only check the spec. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(uses_runqueues, struct pt_regs *regs, long id)
+{
+	struct rq *rq = bpf_per_cpu_ptr(&runqueues, 0);
+
+	if (rq)
+		rq_cpu = BPF_CORE_READ(rq, cpu);
 	return 0;
 }

@@ -43,6 +43,8 @@ __u32 guarded_value = 7;
 __u32 task_size = 0;
 __u32 missing_type_exists = 7;
 __u32 pid_field_size = 0;
+__u32 task_btf_id = 0;
+__u32 local_bad_id = 0;
 
 extern int LINUX_KERNEL_VERSION __kconfig;
 extern bool CONFIG_BPF_SYSCALL __kconfig __weak;
@@ -95,6 +97,8 @@ int on_getppid(void *ctx)
 	task_size = bpf_core_type_size(struct task_struct);
 	missing_type_exists = bpf_core_type_exists(struct no_such_type___x);
 	pid_field_size = bpf_core_field_size(task->pid);
+	task_btf_id = bpf_core_type_id_kernel(struct task_struct);
+	local_bad_id = bpf_core_type_id_local(struct task_struct___bad);
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)

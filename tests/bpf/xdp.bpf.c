@@ -40,6 +40,21 @@ struct {
 
 const volatile __u16 drop_proto = 0x88b5;
 
+__u64 loop_sum = 0;
+
+struct loop_ctx {
+	__u64 sum;
+};
+
+/* a bpf_loop callback: its address is an lddw of a function (BPF_PSEUDO_FUNC) */
+static long add_index(__u32 i, void *data)
+{
+	struct loop_ctx *lc = data;
+
+	lc->sum += i + 1;
+	return 0;
+}
+
 static __always_inline void bump_inner(__u32 slot, __u32 idx)
 {
 	void *m = bpf_map_lookup_elem(&outer, &slot);
@@ -74,5 +89,11 @@ int count_proto(struct xdp_md *ctx)
 		__sync_fetch_and_add(cnt, 1);
 	bump_inner(0, 0);
 	bump_inner(2, 1);
+	{
+		struct loop_ctx lc = {0};
+
+		bpf_loop(10, add_index, &lc, 0);
+		loop_sum = lc.sum;
+	}
 	return proto == drop_proto ? XDP_DROP : XDP_PASS;
 }

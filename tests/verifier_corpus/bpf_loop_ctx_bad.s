@@ -3,7 +3,6 @@
 ; type: xdp
 ; verdict: reject
 ; error: is a number
-; kernel: reject
 r1 = 10
 r2 = code_addr(cb)
 r3 = 0

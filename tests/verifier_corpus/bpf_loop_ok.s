@@ -2,7 +2,6 @@
 ; rule: bpf_loop
 ; type: xdp
 ; verdict: accept
-; kernel: reject
 r1 = 0
 *(u64 *)(r10 - 8) = r1
 r1 = 10

@@ -3,7 +3,6 @@
 ; type: xdp
 ; verdict: reject
 ; error: must return 0 or 1
-; kernel: reject
 r1 = 10
 r2 = code_addr(cb)
 r3 = 0

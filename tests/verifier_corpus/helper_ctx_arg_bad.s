@@ -1,5 +1,5 @@
 ; helper_ctx_arg_bad: rejected program
-; rule: helper_ctx_arg
+; rule: tail_call
 ; type: xdp
 ; map: progs prog_array 4 4 4
 ; verdict: reject

@@ -4,7 +4,6 @@
 ; map: locked array 4 16 1 spin_lock=0
 ; verdict: reject
 ; error: cannot be read from directly
-; kernel: accept
 r1 = 0
 *(u32 *)(r10 - 4) = r1
 r2 = r10

@@ -3,7 +3,6 @@
 ; type: xdp
 ; map: locked array 4 16 1 spin_lock=0
 ; verdict: accept
-; kernel: reject
 r1 = 0
 *(u32 *)(r10 - 4) = r1
 r2 = r10

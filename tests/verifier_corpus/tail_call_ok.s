@@ -1,5 +1,5 @@
 ; tail_call_ok: accepted program
-; rule: helper_ctx_arg
+; rule: tail_call
 ; type: xdp
 ; map: progs prog_array 4 4 4
 ; verdict: accept

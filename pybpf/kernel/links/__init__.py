@@ -44,6 +44,7 @@ _EXPORTS = {
     "attach_socket_filter": "socket_filter",
     "attach_iter": "iter",
     "IterLink": "iter",
+    "attach_btf_id": "btf_target",
 }
 
 __all__ = ["Link", "MultiLink", "attach", *sorted(_EXPORTS)]

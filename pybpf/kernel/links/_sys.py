@@ -118,3 +118,15 @@ def map_info(map_fd: int) -> tuple[int, int, int, int, int]:
     """(type, id, key_size, value_size, max_entries) from ``struct bpf_map_info``."""
     t, i, k, v, m = struct.unpack_from("<IIIII", obj_info(map_fd, 80))
     return t, i, k, v, m
+
+
+def link_update(link_fd: int, new_prog_fd: int, old_prog_fd: int = 0) -> None:
+    """BPF_LINK_UPDATE: ``{u32 link_fd; u32 new_prog_fd; u32 flags; u32 old_prog_fd}``."""
+    flags = 1 << 2 if old_prog_fd else 0  # BPF_F_REPLACE
+    bpf(Cmd.LINK_UPDATE, struct.pack("<IIII", link_fd, new_prog_fd, flags, old_prog_fd))
+
+
+def obj_pin(fd: int, path: str) -> None:
+    """BPF_OBJ_PIN: ``{u64 pathname; u32 bpf_fd; u32 file_flags}``."""
+    p = ctypes.create_string_buffer(path.encode())
+    bpf(Cmd.OBJ_PIN, struct.pack("<QII", ctypes.addressof(p), fd, 0))

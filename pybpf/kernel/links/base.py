@@ -87,6 +87,32 @@ class Link:
         except Exception:
             pass
 
+    def _need_link_fd(self, what: str) -> int:
+        if self.closed or self.fd < 0:
+            raise PybpfError(f"{what} {self.kind} {self.target}: "
+                             + ("the link is closed" if self.closed else "it has no bpf link"))
+        return self.fd
+
+    def update(self, prog: Any, *, expected: Any = None) -> None:
+        """Swap in another program atomically (BPF_LINK_UPDATE); with ``expected``, only
+        if that program is the one attached now."""
+        from ._sys import link_update
+
+        fd = self._need_link_fd("update")
+        try:
+            link_update(fd, prog_fd_of(prog), prog_fd_of(expected) if expected else 0)
+        except OSError as e:
+            raise attach_errno(f"update {self.kind} {self.target}", e) from None
+
+    def pin(self, path: str) -> None:
+        """Pin the link in bpffs: it stays attached after this process exits."""
+        from ._sys import obj_pin
+
+        try:
+            obj_pin(self._need_link_fd("pin"), path)
+        except OSError as e:
+            raise PybpfError(f"pin {self.kind} {self.target} at {path}: {e.strerror}") from None
+
     def info(self) -> dict[str, int]:
         """``bpf_link_info``'s id, type and prog id (needs a bpf link fd)."""
         if self.fd < 0:

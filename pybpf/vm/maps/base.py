@@ -25,6 +25,9 @@ MAX_PERCPU_VALUE_SIZE = 32768
 # Our own sanity cap for one value: 64 MiB (the kernel's bound is KMALLOC_MAX_SIZE-ish).
 MAX_VALUE_SIZE = 1 << 26
 
+# One past the highest BPF_F_* map creation flag (BPF_F_NO_USER_CONV = 1 << 18, 6.x).
+KNOWN_MAP_FLAGS = 1 << 19
+
 _ids = itertools.count(1)
 # Live vm maps by id: the vm's stand-in for map fds (map-of-maps values, lookups).
 _live: weakref.WeakValueDictionary[int, VmMap] = weakref.WeakValueDictionary()
@@ -45,7 +48,10 @@ class MapOpError(MapError):
 
     def __init__(self, map_name: str, op: str, err: int) -> None:
         name = errno.errorcode.get(err, str(err))
-        super().__init__(f"map {map_name!r}: {op} failed: {_ERRNO_TEXT.get(err, name)} ({name})")
+        text = _ERRNO_TEXT.get(err, name)
+        if op == "delete" and err == errno.EINVAL:
+            text = "this map type has no deletion (array elements always exist: write zeros)"
+        super().__init__(f"map {map_name!r}: {op} failed: {text} ({name})")
         self.errno = err
 
 
@@ -65,6 +71,9 @@ class VmMap(Map):
     has_values = True
 
     def __init__(self, spec: MapSpec, ncpus: int = 1) -> None:
+        require(spec, 0 <= spec.flags < KNOWN_MAP_FLAGS,
+                f"unknown map flags {spec.flags:#x} (BPF_F_* creation flags are below "
+                f"{KNOWN_MAP_FLAGS:#x}); the kernel answers EINVAL")
         self.spec = spec
         self.name = spec.name
         self.type = MapType(spec.type)

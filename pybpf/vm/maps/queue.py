@@ -1,6 +1,7 @@
 """Keyless maps: QUEUE (FIFO), STACK (LIFO) and BLOOM_FILTER.
 
-They have no keys (key_size 0); programs use push/pop/peek. From user space
+They have no keys (key_size 0); programs use push/pop/peek (``helper_*`` here, raw bytes and
+kernel-style returns; the typed ``push``/``pop``/``peek`` come from ``Map``). From user space
 BPF_MAP_UPDATE_ELEM pushes, LOOKUP_ELEM peeks and LOOKUP_AND_DELETE_ELEM pops, so
 ``update_raw``/``lookup_raw``/``lookup_and_delete_raw`` do the same here.
 """
@@ -29,7 +30,7 @@ class QueueMap(VmMap):
         super().__init__(spec, ncpus)
         self._items: deque[bytes] = deque()
 
-    def push(self, value: bytes, flags: int = ANY) -> int:
+    def helper_push(self, value: bytes, flags: int = ANY) -> int:
         """0, -E2BIG when full (BPF_EXIST instead drops the oldest value), -EINVAL."""
         if flags not in (ANY, EXIST):
             return -errno.EINVAL
@@ -40,12 +41,12 @@ class QueueMap(VmMap):
         self._items.append(bytes(value[:self.value_size]))
         return 0
 
-    def pop(self) -> bytes | None:
+    def helper_pop(self) -> bytes | None:
         if not self._items:
             return None
         return self._items.pop() if self.lifo else self._items.popleft()
 
-    def peek(self) -> bytes | None:
+    def helper_peek(self) -> bytes | None:
         if not self._items:
             return None
         return self._items[-1] if self.lifo else self._items[0]
@@ -53,13 +54,13 @@ class QueueMap(VmMap):
     # -- user-facing ---------------------------------------------------
     def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
         self._check_len("value", value, self.value_size)
-        return self.push(value, flags)
+        return self.helper_push(value, flags)
 
     def lookup_raw(self, key: bytes = b"") -> bytes | None:
-        return self.peek()
+        return self.helper_peek()
 
     def lookup_and_delete_raw(self, key: bytes = b"") -> bytes | None:
-        return self.pop()
+        return self.helper_pop()
 
     def next_key_raw(self, key: bytes | None) -> bytes | None:
         return None  # no keys: the kernel answers EINVAL
@@ -106,7 +107,7 @@ class BloomFilterMap(VmMap):
         mask = self.nr_bits - 1
         return [(h1 + i * h2) & mask for i in range(self.nr_hashes)]
 
-    def push(self, value: bytes, flags: int = ANY) -> int:
+    def helper_push(self, value: bytes, flags: int = ANY) -> int:
         if flags != ANY:
             return -errno.EINVAL
         bits = self._bits
@@ -119,19 +120,21 @@ class BloomFilterMap(VmMap):
         bits = self._bits
         return all(bits[p >> 3] >> (p & 7) & 1 for p in self._positions(value[:self.value_size]))
 
-    contains_value = contains  # the KernelMap spelling
+    def contains_value(self, value: Any) -> bool:
+        """Typed ``contains`` (the value goes through the value codec), as on KernelMap."""
+        return self.contains(self._encode_value(value))
 
-    def peek(self, value: bytes | None = None) -> bytes | None:
+    def helper_peek(self, value: bytes | None = None) -> bytes | None:
         if value is None:
             return None
         return bytes(value) if self.contains(value) else None
 
-    def pop(self) -> bytes | None:
+    def helper_pop(self) -> bytes | None:
         return None  # the kernel answers EOPNOTSUPP
 
     def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
         self._check_len("value", value, self.value_size)
-        return self.push(value, flags)
+        return self.helper_push(value, flags)
 
     def lookup_raw(self, key: bytes) -> bytes | None:
         return None  # membership needs the value: use contains()

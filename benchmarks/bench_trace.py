@@ -1,0 +1,219 @@
+"""`pybpf trace` against bpftrace 0.17, both measured in this run (root, real kernel).
+
+Rows (ratio = pybpf / bpftrace; lower is better except for events/s):
+- ``BEGIN { exit(); }``: start→exit wall time and peak RSS (median of a few runs)
+- ``tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }``: start→attached
+  (pybpf's "Attached" line is printed after attaching; bpftrace 0.17's "Attaching"
+  line before, so the comparison leans in bpftrace's favour)
+- ``tracepoint:syscalls:sys_enter_* { @[probe] = count(); }`` for 1 s: start→exit
+  (bpftrace pays one RCU grace period per tracepoint when detaching)
+- translated instructions (kernel prog info ``xlated_prog_len`` / 8, summed over the
+  programs each tool loaded) for the two probe scripts
+- printf per event under a getppid storm from a ``-c`` child: events delivered per
+  second, and how many of the storm's events were delivered
+
+pybpf runs as an installed package does: with byte-compiled modules (written to a
+temporary PYTHONPYCACHEPREFIX, after one warm-up run), even where the environment
+sets PYTHONDONTWRITEBYTECODE.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from subprocess import DEVNULL
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYBPF = [sys.executable, "-m", "pybpf", "trace"]
+BEGIN_EXIT = "BEGIN { exit(); }"
+OPENAT = "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }"
+ALL_ENTER = "tracepoint:syscalls:sys_enter_* { @[probe] = count(); } interval:s:1 { exit(); }"
+STORM_N = 200_000
+STORM = f"""import os
+with open("/proc/self/comm", "w") as f:
+    f.write("tstorm")
+for _ in range({STORM_N}):
+    os.getppid()
+"""
+STORM_SCRIPT = ('tracepoint:syscalls:sys_enter_getppid /comm == "tstorm"/ '
+                '{ printf("%d\\n", pid); }')
+
+
+_CACHE = tempfile.mkdtemp(prefix="pybpf-bench-pycache-")
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV["PYTHONPYCACHEPREFIX"] = _CACHE
+
+
+def _row(name: str, value: float, unit: str, reference: str, ref: float) -> dict[str, Any]:
+    return {"name": name, "value": value, "unit": unit, "reference": reference,
+            "ratio": value / ref if ref else float("nan")}
+
+
+def _wait_rusage(p: subprocess.Popen[Any]) -> tuple[int, int]:
+    """(exit status, peak RSS in KiB) of child ``p``."""
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, int(ru.ru_maxrss)
+
+
+def start_exit(cmd: list[str], runs: int = 5) -> tuple[float, float]:
+    """Median wall time (s) and median peak RSS (MiB) of a command that exits by itself."""
+    times, rss = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=DEVNULL, stderr=DEVNULL)
+        _, kib = _wait_rusage(p)
+        times.append(time.perf_counter() - t0)
+        rss.append(kib / 1024)
+    return statistics.median(times), statistics.median(rss)
+
+
+class ProgWatch(threading.Thread):
+    """Collects the ids and translated sizes of the bpf programs process ``pid`` holds."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.insns: dict[int, int] = {}
+        self.done = threading.Event()
+
+    def scan(self) -> None:
+        from pybpf.kernel.info import prog_by_id
+
+        base = f"/proc/{self.pid}/fdinfo"
+        try:
+            names = os.listdir(base)
+        except OSError:
+            return
+        for n in names:
+            try:
+                with open(f"{base}/{n}") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            for line in text.splitlines():
+                if line.startswith("prog_id:"):
+                    pid = int(line.split()[1])
+                    if pid not in self.insns:
+                        try:
+                            self.insns[pid] = prog_by_id(pid).xlated_len // 8
+                        except Exception:  # noqa: BLE001 - the program went away
+                            pass
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.scan()
+            self.done.wait(0.05)
+
+    @property
+    def total(self) -> int:
+        return sum(self.insns.values())
+
+
+def start_attached(cmd: list[str], marker: str, stream: str) -> tuple[float, int]:
+    """Seconds from spawn to the line containing ``marker``; programs' insn total."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    watch = ProgWatch(p.pid)
+    watch.start()
+    src = p.stderr if stream == "stderr" else p.stdout
+    assert src is not None
+    elapsed = float("nan")
+    for line in src:
+        if marker in line:
+            elapsed = time.perf_counter() - t0
+            break
+    time.sleep(0.3)  # bpftrace prints its line before attaching: let it finish
+    watch.scan()
+    watch.done.set()
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=120)
+    return elapsed, watch.total
+
+
+def run_for(cmd: list[str]) -> tuple[float, int]:
+    """Start→exit seconds of a script that exits by itself; insn total of its programs."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=DEVNULL, stderr=DEVNULL)
+    watch = ProgWatch(p.pid)
+    watch.start()
+    p.wait(timeout=300)
+    elapsed = time.perf_counter() - t0
+    watch.done.set()
+    return elapsed, watch.total
+
+
+def storm(cmd: list[str]) -> tuple[float, int, str]:
+    """(events/s delivered, events delivered, stderr) for the printf-per-event storm."""
+    p = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    assert p.stdout is not None
+    n, first, last = 0, 0.0, 0.0
+    for line in p.stdout:
+        if line.strip().isdigit():
+            now = time.perf_counter()
+            if not n:
+                first = now
+            last = now
+            n += 1
+    _, err = p.communicate(timeout=120)
+    rate = n / (last - first) if n > 1 and last > first else 0.0
+    return rate, n, err
+
+
+def run() -> list[dict[str, Any]]:
+    bpftrace = shutil.which("bpftrace")
+    if bpftrace is None or os.geteuid() != 0:
+        return [{"name": "(skipped)", "value": "needs root and bpftrace", "unit": "",
+                 "reference": "", "ratio": ""}]
+    bt = [bpftrace]
+    rows: list[dict[str, Any]] = []
+    subprocess.run([*PYBPF, "-q", "-e", OPENAT + " BEGIN { exit(); }"], cwd=ROOT, env=ENV,
+                   capture_output=True)  # warm-up: byte-compile every module once
+
+    ours_t, ours_rss = start_exit([*PYBPF, "-e", BEGIN_EXIT])
+    ref_t, ref_rss = start_exit([*bt, "-e", BEGIN_EXIT])
+    rows.append(_row("BEGIN{exit()} start->exit", ours_t, "s", f"bpftrace {ref_t:.3f} s", ref_t))
+    rows.append(_row("BEGIN{exit()} peak RSS", ours_rss, "MiB",
+                     f"bpftrace {ref_rss:.1f} MiB", ref_rss))
+
+    ours_a, ours_ins = start_attached([*PYBPF, "-e", OPENAT], "Attached", "stderr")
+    ref_a, ref_ins = start_attached([*bt, "-e", OPENAT], "Attaching", "stdout")
+    rows.append(_row("openat count start->attached", ours_a, "s", f"bpftrace {ref_a:.3f} s",
+                     ref_a))
+    rows.append(_row("openat count xlated insns", ours_ins, "insns",
+                     f"bpftrace {ref_ins} insns", ref_ins))
+
+    ours_w, ours_wins = run_for([*PYBPF, "-e", ALL_ENTER])
+    ref_w, ref_wins = run_for([*bt, "-e", ALL_ENTER])
+    rows.append(_row("sys_enter_* 1 s start->exit", ours_w, "s", f"bpftrace {ref_w:.2f} s",
+                     ref_w))
+    rows.append(_row("sys_enter_* xlated insns", ours_wins, "insns",
+                     f"bpftrace {ref_wins} insns", ref_wins))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "storm.py")
+        path.write_text(STORM)
+        child = f"{sys.executable} {path}"
+        ours_r, ours_n, _ = storm([*PYBPF, "-q", "-e", STORM_SCRIPT, "-c", child])
+        ref_r, ref_n, ref_err = storm([*bt, "-e", STORM_SCRIPT, "-c", child])
+    rows.append(_row("printf storm events/s", ours_r, "events/s",
+                     f"bpftrace {ref_r:,.0f} events/s", ref_r))
+    rows.append(_row("printf storm delivered", ours_n, "events",
+                     f"bpftrace {ref_n} of {STORM_N}", ref_n))
+    return rows
+
+
+if __name__ == "__main__":
+    for r in run():
+        print(r)
