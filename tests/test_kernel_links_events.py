@@ -106,6 +106,23 @@ def test_ringbuf_rejects_other_maps_and_poll_without_callback(kstate):  # noqa: 
         assert rb.wait(0) is False and rb.read() == []
 
 
+def test_readers_take_a_raw_map_fd(kstate):  # noqa: F811
+    """A bare fd works too: type and size come from BPF_OBJ_GET_INFO_BY_FD."""
+    m = kstate.map(stats_map())
+    with pytest.raises(PybpfError, match=rf"map fd {m.fd} is not a ring buffer \(type {m.type}\)"):
+        RingBuffer(m.fd)
+    with pytest.raises(PybpfError, match=rf"map fd {m.fd} is not a perf event array"):
+        PerfBuffer(m.fd)
+    rm = kstate.map(MapSpec("ring", MapType.RINGBUF, 0, 0, 8192))
+    with RingBuffer(rm.fd) as rb:
+        assert (rb.fd, rb.size, rb.mask) == (rm.fd, 8192, 8191)
+    pm = kstate.map(_perf_map())
+    prog = kstate.load(ringbuf_seq(perf=True))
+    with PerfBuffer(pm.fd, pages=8, record="QQ") as pb:
+        prog.test_run(PACKET, repeat=10)
+        assert sorted(r[0] for r in pb.drain()) == list(range(10))
+
+
 def _perf_map() -> MapSpec:
     return MapSpec("events", MapType.PERF_EVENT_ARRAY, 4, 4, possible_cpus())
 

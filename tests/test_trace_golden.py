@@ -31,6 +31,9 @@ SCRIPTS = {
         'tracepoint:syscalls:sys_enter_openat /comm == "' + COMM + '"/ '
         '{ @[comm] = count(); @h = hist(5); @l = lhist(3, 0, 10, 2); '
         '@f[str(args->filename)] = count(); }'),
+    "workload_events": (
+        'tracepoint:syscalls:sys_enter_openat /comm == "' + COMM + '"/ '
+        '{ printf("%s opened %s (%d)\\n", comm, str(args->filename), 1); @n = count(); }'),
 }
 
 

@@ -132,7 +132,7 @@ def _session(args: argparse.Namespace, script: Any, out: TextIO) -> int:
     dry = bool(args.dry_run or args.debug)  # bpftrace's -d is a dry run too
     sess = KernelSession(script, out, fmt=args.format, compat=args.compat, quiet=args.quiet,
                          pid=args.pid, child=None if dry else child, unsafe=args.unsafe,
-                         log_level=log_level)
+                         log_level=log_level, flush=args.buffering != "full")
     if dry or args.verbose:
         try:
             sess.load()

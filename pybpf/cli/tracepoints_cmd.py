@@ -8,7 +8,6 @@ without the ``tracepoint:`` prefix; ``-v`` prints each one's arguments as
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 
@@ -32,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"{len(names)}\n")
         return 0 if names else 1
     if args.json:
+        import json
+
         rows = []
         for n in names:
             row: dict[str, object] = {"name": f"tracepoint:{n}"}

@@ -15,6 +15,7 @@ from ..btf import Btf, Kind
 from ..errors import BadInput, PybpfError
 from ..spec import MapSpec
 from ..uapi import MapType
+from .lookup import named
 from .reader import SHT_NOBITS, STB_WEAK, ElfFile, Section
 
 BPF_F_RDONLY_PROG = 1 << 7
@@ -99,11 +100,7 @@ class DataView:
             self.spec.contents = [(bytes(4), data)]
 
     def _var(self, name: str) -> VarInfo:
-        try:
-            return self.vars[name]
-        except KeyError:
-            raise PybpfError(f"{self.name} has no variable {name!r} (has: "
-                             f"{', '.join(sorted(self.vars)) or 'none'})") from None
+        return named(self.vars, name, "variable", self.name)
 
     def __getitem__(self, name: str) -> Any:
         v = self._var(name)

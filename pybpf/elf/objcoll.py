@@ -17,6 +17,7 @@ from ..kernel.programs import KernelProgram, load_program, source_of
 from ..spec import CollectionSpec
 from ..uapi import MapType
 from .core import POISON_IMM
+from .lookup import named
 from .object import ObjectSpec, attach_btf_name, pinned_path
 
 
@@ -73,11 +74,7 @@ class ObjectCollection(KernelCollection):
         return PerfBuffer(self._map(name), callback, record=fmt, decode=dec, **kw)
 
     def _map(self, name: str) -> Any:
-        try:
-            return self.maps[name]
-        except KeyError:
-            raise PybpfError(f"{self.spec.path}: no map {name!r} (have: "
-                             f"{', '.join(sorted(self.maps))})") from None
+        return named(self.maps, name, "map", self.spec.path)
 
     def close(self) -> None:
         for view in self.spec.data.values():

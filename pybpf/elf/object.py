@@ -12,6 +12,7 @@ from ..errors import PybpfError
 from ..spec import CollectionSpec, MapSpec
 from ..uapi import MapType
 from .globals import DataView
+from .lookup import named
 from .maps import PIN_BY_NAME, MapDef
 from .sections import ATTACH_BTF, SecDef
 
@@ -73,18 +74,10 @@ class ObjectSpec(CollectionSpec):
         m.type = MapType[mtype.upper()] if isinstance(mtype, str) else MapType(mtype)
 
     def _prog(self, name: str) -> Any:
-        try:
-            return self.programs[name]
-        except KeyError:
-            raise PybpfError(f"{self.path}: no program {name!r} (have: "
-                             f"{', '.join(sorted(self.programs))})") from None
+        return named(self.programs, name, "program", self.path)
 
     def _map(self, name: str) -> MapSpec:
-        try:
-            return self.maps[name]
-        except KeyError:
-            raise PybpfError(f"{self.path}: no map {name!r} (have: "
-                             f"{', '.join(sorted(self.maps))})") from None
+        return named(self.maps, name, "map", self.path)
 
     def record_format(self, struct_name: str | None, map_name: str = "") -> \
             tuple[str | None, Any]:

@@ -173,6 +173,9 @@ def error_for(cmd: Cmd, err: int, what: str = "") -> BpfError:
         return BpfUnsupported(f"{head}: not supported by this kernel or for this object", err, cmd)
     if err == E.EBADF:
         return BpfInvalid(f"{head}: bad file descriptor (the object was closed?)", err, cmd)
+    if err == E.ENOMEM and cmd == Cmd.PROG_TEST_RUN:
+        return BpfInvalid(f"{head}: out of memory: the packet is too large for a test run "
+                          "(XDP: at most 17 pages of fragments after the first)", err, cmd)
     if err == E.ENOMEM:
         return BpfError(f"{head}: out of memory (check RLIMIT_MEMLOCK or lower max_entries)",
                         err, cmd)

@@ -8,15 +8,14 @@ The caller owns every fd returned (``os.close`` it, or hand it to a ``Link``).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import fcntl
 import functools
 import os
-import platform
 import struct
 
 from ..errors import PybpfError
 
+# __NR_perf_event_open per architecture (arch/*/include/uapi/asm/unistd*.h)
 _NR_PERF_EVENT_OPEN = {"x86_64": 298, "aarch64": 241, "riscv64": 241, "ppc64le": 319,
                        "s390x": 331}
 
@@ -114,19 +113,18 @@ class PerfEventAttr(ctypes.Structure):
 
 assert ctypes.sizeof(PerfEventAttr) == 136
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-
-
 def perf_event_open(attr: PerfEventAttr, pid: int = -1, cpu: int = 0, group_fd: int = -1,
                     flags: int = PERF_FLAG_FD_CLOEXEC, *, what: str = "perf event") -> int:
     """Open one perf event; raise ``PybpfError`` naming ``what`` and the errno on failure."""
+    from .syscall import libc  # the one C library handle (loaded once, no ldconfig search)
+
     attr.size = ctypes.sizeof(PerfEventAttr)
-    nr = _NR_PERF_EVENT_OPEN.get(platform.machine())
+    machine = os.uname().machine
+    nr = _NR_PERF_EVENT_OPEN.get(machine)
     if nr is None:
-        raise PybpfError(f"perf_event_open: unsupported machine {platform.machine()}")
-    fd = _libc.syscall(nr, ctypes.byref(attr), ctypes.c_int(pid), ctypes.c_int(cpu),
-                       ctypes.c_int(group_fd), ctypes.c_ulong(flags))
+        raise PybpfError(f"perf_event_open: unsupported machine {machine}")
+    fd = libc().syscall(ctypes.c_long(nr), ctypes.byref(attr), ctypes.c_int(pid),
+                        ctypes.c_int(cpu), ctypes.c_int(group_fd), ctypes.c_ulong(flags))
     if fd < 0:
         err = ctypes.get_errno()
         raise PybpfError(f"{what}: perf_event_open failed: {os.strerror(err)}"

@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import PybpfError
 from ..uapi import MapType
 from . import perf_event as pe
-from .links import _sys
+from .bufreader import EpollReader, map_params, set_u32
 
 PAGE = mmap.PAGESIZE
 _HEAD, _TAIL, _DATA_OFF, _DATA_SIZE = 1024, 1032, 1040, 1048
@@ -66,7 +66,7 @@ class _CpuRing:
         os.close(self.fd)
 
 
-class PerfBuffer:
+class PerfBuffer(EpollReader):
     """Reads a PERF_EVENT_ARRAY map on every CPU.
 
     ``callback(cpu, records)`` gets each CPU's batch; ``lost_callback(cpu, n)`` the
@@ -81,11 +81,7 @@ class PerfBuffer:
                  wakeup_events: int = 1, cpus: list[int] | None = None) -> None:
         if pages & (pages - 1):
             raise PybpfError(f"perf buffer: pages must be a power of two, not {pages}")
-        if isinstance(perf_map, int):
-            fd = perf_map
-            mtype, _, _, _, max_entries = _sys.map_info(fd)
-        else:
-            fd, mtype, max_entries = int(perf_map.fd), int(perf_map.type), perf_map.max_entries
+        fd, mtype, max_entries = map_params(perf_map)
         if mtype != MapType.PERF_EVENT_ARRAY:
             raise PybpfError(f"map fd {fd} is not a perf event array (type {mtype})")
         self.map_fd = fd
@@ -109,7 +105,7 @@ class PerfBuffer:
                     continue
                 ring = _CpuRing(cpu, pages, wakeup_events)
                 self._rings[ring.fd] = ring
-                _sys.map_update(fd, struct.pack("<I", cpu), struct.pack("<I", ring.fd))
+                set_u32(fd, cpu, ring.fd)
                 self._epoll.register(ring.fd, select.EPOLLIN)
                 pe.enable(ring.fd)
         except BaseException:
@@ -170,21 +166,6 @@ class PerfBuffer:
                 self.callback(cpu, recs)
         return n
 
-    def poll(self, timeout: float | None = None) -> int:
-        """Wait up to ``timeout`` seconds for samples, then hand them to the callback."""
-        if self.callback is None:
-            raise ValueError("poll() hands records to the callback: pass one, or use "
-                             "wait() and read()")
-        n = self.consume()
-        if n:
-            return n
-        self._epoll.poll(-1 if timeout is None else timeout)
-        return self.consume()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until there is data (True) or ``timeout`` seconds pass (False); reads nothing."""
-        return bool(self._epoll.poll(-1 if timeout is None else timeout))
-
     def drain(self) -> list[Any]:
         """All records available now, every CPU, in CPU order."""
         out: list[Any] = []
@@ -195,22 +176,13 @@ class PerfBuffer:
             for cpu in sorted(got):
                 out.extend(got[cpu])
 
-    def fileno(self) -> int:
-        return self._epoll.fileno()
-
     def close(self) -> None:
         for ring in self._rings.values():
             try:
-                _sys.map_delete(self.map_fd, struct.pack("<I", ring.cpu))
-            except OSError:
-                pass
+                set_u32(self.map_fd, ring.cpu, None)
+            except PybpfError:
+                pass  # the map is gone already
             ring.close()
         self._rings.clear()
         if not self._epoll.closed:
             self._epoll.close()
-
-    def __enter__(self) -> PerfBuffer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

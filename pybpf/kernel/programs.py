@@ -137,6 +137,9 @@ class KernelProgram(Program):
             if err == E.ENOSPC and data_size_out is None and int(attr.data_size_out) > out_n:
                 out_n = int(attr.data_size_out)
                 continue
+            if err == E.ENOSPC and ctx_size_out is None and int(attr.ctx_size_out) > cout_n:
+                cout_n = int(attr.ctx_size_out)  # the kernel writes back its whole ctx struct
+                continue
             if err:
                 raise error_for(Cmd.PROG_TEST_RUN, err, f"program {self.name!r}")
             break

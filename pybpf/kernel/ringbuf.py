@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import PybpfError
 from ..uapi import MapType
+from .bufreader import EpollReader, map_params
 
 BUSY_BIT = 1 << 31
 DISCARD_BIT = 1 << 30
@@ -28,17 +29,7 @@ _U32 = struct.Struct("<I")
 PAGE = mmap.PAGESIZE
 
 
-def _map_params(m: Any) -> tuple[int, int, int]:
-    """(fd, type, max_entries) of a map object (``.fd``) or a raw fd."""
-    if isinstance(m, int):
-        from .links._sys import map_info
-
-        mtype, _, _, _, max_entries = map_info(m)
-        return m, mtype, max_entries
-    return int(m.fd), int(m.type), int(m.max_entries)
-
-
-class RingBuffer:
+class RingBuffer(EpollReader):
     """Reads one ring buffer map.
 
     ``record``: a ``struct`` format for fixed-size records (fast path, records are
@@ -48,7 +39,7 @@ class RingBuffer:
 
     def __init__(self, ring: Any, callback: Callable[[list[Any]], Any] | None = None, *,
                  record: str | None = None, decode: Callable[[Any], Any] | None = None) -> None:
-        fd, mtype, size = _map_params(ring)
+        fd, mtype, size = map_params(ring)
         if mtype != MapType.RINGBUF:
             raise PybpfError(f"map fd {fd} is not a ring buffer (type {mtype})")
         self.fd = fd
@@ -169,21 +160,6 @@ class RingBuffer:
             self.callback(recs)
         return len(recs)
 
-    def poll(self, timeout: float | None = None) -> int:
-        """Wait up to ``timeout`` seconds (None: forever) for data, then ``consume()``."""
-        if self.callback is None:
-            raise ValueError("poll() hands records to the callback: pass one, or use "
-                             "wait() and read()")
-        n = self.consume()
-        if n:
-            return n
-        self._epoll.poll(-1 if timeout is None else timeout)
-        return self.consume()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until there is data (True) or ``timeout`` seconds pass (False); reads nothing."""
-        return bool(self._epoll.poll(-1 if timeout is None else timeout))
-
     def drain(self) -> list[Any]:
         """Every record available now, without the callback."""
         out: list[Any] = []
@@ -193,10 +169,6 @@ class RingBuffer:
                 return out
             out.extend(recs)
 
-    def fileno(self) -> int:
-        """The epoll fd: readable when the ring has data (for a caller's own loop)."""
-        return self._epoll.fileno()
-
     def close(self) -> None:
         if self._epoll.closed:
             return
@@ -205,9 +177,3 @@ class RingBuffer:
             v.release()
         self._data.close()
         self._consumer.close()
-
-    def __enter__(self) -> RingBuffer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

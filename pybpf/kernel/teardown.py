@@ -22,12 +22,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-
-def _close_quiet(fd: int) -> None:
-    try:
-        os.close(fd)
-    except OSError:
-        pass
+from .syscall import close_fd as _close_quiet
 
 
 def close_concurrently(fds: list[int], max_threads: int = 64) -> None:
@@ -84,8 +79,9 @@ class Teardown:
             _close_quiet(self._done_fd)
 
 
-def _split(links: Iterable[Any]) -> tuple[list[int], list[int]]:
-    """(bpf link fds, other fds) of the links, taking ownership from them."""
+def take_link_fds(links: Iterable[Any]) -> tuple[list[int], list[int]]:
+    """(bpf link fds, other fds: perf events...) of the links, taking ownership from them
+    (a ``MultiLink``'s parts included); closing the first group stops the programs."""
     first: list[int] = []
     rest: list[int] = []
     stack = list(links)
@@ -104,7 +100,7 @@ def _split(links: Iterable[Any]) -> tuple[list[int], list[int]]:
 
 def close_links(links: Iterable[Any], *, mode: str = "reaper") -> Teardown:
     """Detach and release many links fast; ``mode`` is ``reaper``, ``threads`` or ``sequential``."""
-    first, rest = _split(links)
+    first, rest = take_link_fds(links)
     n = len(first) + len(rest)
     if mode == "sequential":
         for fd in first + rest:

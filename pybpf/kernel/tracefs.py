@@ -10,7 +10,6 @@ import fnmatch
 import functools
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 
 from ..errors import PybpfError
@@ -30,6 +29,8 @@ def root() -> str:
             return path
     path = CANDIDATES[0]
     if os.path.isdir(path) and os.geteuid() == 0:
+        import subprocess  # rare: most systems mount tracefs at boot
+
         subprocess.run(["mount", "-t", "tracefs", "nodev", path], capture_output=True)
         if _has_events(path):
             return path
@@ -52,15 +53,19 @@ def event_dir(name: str) -> str:
     return os.path.join(root(), "events", cat, ev)
 
 
-def tracepoint_id(name: str) -> int:
-    """The id perf_event_open takes as ``config`` for tracepoint ``category:name``."""
-    path = os.path.join(event_dir(name), "id")
+def _event_file(name: str, file: str) -> str:
+    """The text of ``events/<category>/<name>/<file>``; a missing tracepoint is one line."""
     try:
-        with open(path) as f:
-            return int(f.read())
+        with open(os.path.join(event_dir(name), file)) as f:
+            return f.read()
     except FileNotFoundError:
         raise PybpfError(f"tracepoint {name!r} does not exist "
                          "(list them with `pybpf tracepoints 'category:*'`)") from None
+
+
+def tracepoint_id(name: str) -> int:
+    """The id perf_event_open takes as ``config`` for tracepoint ``category:name``."""
+    return int(_event_file(name, "id"))
 
 
 # ftrace's own events (function, print, ...) have ids but perf cannot attach to them
@@ -192,13 +197,7 @@ def parse_format(text: str, name: str = "") -> Format:
 
 def tracepoint_format(name: str) -> Format:
     """The parsed format of tracepoint ``category:name``."""
-    path = os.path.join(event_dir(name), "format")
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise PybpfError(f"tracepoint {name!r} does not exist "
-                         "(list them with `pybpf tracepoints 'category:*'`)") from None
+    text = _event_file(name, "format")
     cat, ev = split_name(name)
     return parse_format(text, f"{cat}:{ev}")
 

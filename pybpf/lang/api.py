@@ -51,6 +51,7 @@ class TraceSession:
         self.script = script
         self._sess = KernelSession(script, self._sink, quiet=True, pid=pid,  # type: ignore[arg-type]
                                    compat=compat, unsafe=unsafe)
+        self._sess.batch_writes = False  # each printf is one event for the caller
         self._sess.start()
         self._final: dict[str, Any] | None = None
         self._thread = threading.Thread(target=self._loop, name="pybpf-trace", daemon=True)

@@ -1,9 +1,14 @@
 """Code generation: typed AST → eBPF instructions → ``CollectionSpec`` + runtime metadata.
 
 Model (kept simple so the verifier and the vm both follow it easily):
-- r6 holds the context, r9 a per-CPU scratch buffer (one PERCPU_ARRAY entry) where
-  strings, tuples, map keys/values and event records live at offsets fixed at
-  compile time; integers are computed in r0 and spilled to 8-byte stack slots.
+- r6 holds the context, r9 a scratch buffer where strings, tuples, map keys/values
+  and event records live at offsets fixed at compile time; integers are computed in
+  r0 and spilled to 8-byte stack slots. The scratch buffer is on the stack when the
+  program fits in 512 bytes (the common case: no map lookup, bpftrace's code size),
+  else one PERCPU_ARRAY entry (the program is generated twice to know).
+- kstack/ustack are STACK_TRACE map ids (ustack with the pid in the upper half);
+  for ($kv : @map) bodies are bpf_for_each_map_elem callbacks emitted after the
+  main program (variables then live in the per-CPU scratch, shared by both frames).
 - Async actions (printf, exit, print, clear, zero, system, time, cat) are records
   ``[u64 event id][payload]`` written to ONE ring buffer; ``CompiledScript`` says
   how to decode each one.
@@ -33,12 +38,17 @@ MAX_ENTRIES = 4096
 RINGBUF = "ringbuf"
 SCRATCH = "scratch"
 GLOBALS = "globals"  # [u64 start time in ns], written by the runtime before BEGIN
+CPID = "cpid"  # [u64 pid of the -c child], written by the runtime (Session.set_cpid)
 RINGBUF_SIZE = 1 << 20
 PERCPU_KINDS = {"count", "sum", "min", "max", "avg", "stats", "hist", "lhist"}
 # x86-64 struct pt_regs offsets of the argument registers and the return value
 PT_REGS_ARGS = (112, 104, 96, 88, 72, 64)
 PT_REGS_RET = 80
 PT_REGS_IP = 128
+PT_REGS_SP = 152
+PT_REGS = {name: 8 * i for i, name in enumerate(
+    ("r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx",
+     "si", "di", "orig_ax", "ip", "cs", "flags", "sp", "ss"))}
 STACK_LIMIT = 512
 SCRATCH_LIMIT = 32768  # PCPU_MIN_UNIT_SIZE: the largest per-CPU map value
 
@@ -90,6 +100,7 @@ class CompiledScript:
     probe_names: list[str] = field(default_factory=list)
     programs: list[ProgramMeta] = field(default_factory=list)
     needs_globals: bool = False
+    needs_cpid: bool = False
     stack_maps: dict[int, str] = field(default_factory=dict)  # frame limit -> map name
     btf: Any = None  # the types of whole structs the script prints (decoded at print time)
 
@@ -155,6 +166,8 @@ class Codegen:
         spec.maps[RINGBUF] = MapSpec(RINGBUF, MapType.RINGBUF, 0, 0, RINGBUF_SIZE)
         if self.script.needs_globals:
             spec.maps[GLOBALS] = MapSpec(GLOBALS, MapType.ARRAY, 4, 8, 1)
+        if self.script.needs_cpid:
+            spec.maps[CPID] = MapSpec(CPID, MapType.ARRAY, 4, 8, 1)
         for limit, name in self.stack_maps.items():
             spec.maps[name] = MapSpec(name, MapType.STACK_TRACE, 4, 8 * limit, MAX_ENTRIES)
         self.script.stack_maps = dict(self.stack_maps)
@@ -170,12 +183,22 @@ class Codegen:
         short = {"tracepoint": "tp", "rawtracepoint": "rtp", "interval": "interval",
                  "profile": "profile", "uretprobe": "uretprobe", "kretprobe": "kretprobe"}
         name = f"{short.get(pspec.provider, pspec.provider)[:10]}_{idx}"
+        script = self.script
+        marks = (len(script.formats), len(script.prints))
         g = ProbeGen(self, info, pspec, probe_id)
         try:
             insns = g.generate()  # resolves labels; the emitter's refs are final after this
         except SkipProgram:
             self.script.probe_names.pop()
             return
+        frame = g.stack_hw + g.scratch_hw
+        if not g.vars_in_scratch and frame <= STACK_LIMIT:
+            # small enough for the stack: generate again with scratch there (no per-CPU
+            # map lookup; the ctx copy only if used), as bpftrace keeps keys on the stack
+            del script.formats[marks[0]:], script.prints[marks[1]:]
+            uses_ctx = any(i.src == R6 or i.dst == R6 for i in insns[1:])
+            g = ProbeGen(self, info, pspec, probe_id, frame=frame, uses_ctx=uses_ctx)
+            insns = g.generate()
         ps = ProgramSpec(name, pspec.prog_type, insns, "GPL", section=pspec.raw,
                          attach_to=_attach_to(pspec), map_refs=g.e.map_refs,
                          source_map=g.e.source_map)
@@ -184,7 +207,8 @@ class Codegen:
             ps.btf, ps.func_info = _func_btf(name, starts)
         self.script.spec.programs[name] = ps
         self.script.programs.append(ProgramMeta(name, pspec, probe_id))
-        self.scratch_max = max(self.scratch_max, g.scratch_hw)
+        if g.frame is None:
+            self.scratch_max = max(self.scratch_max, g.scratch_hw)
 
 
 def _has_for_map(stmts: list[ast.Stmt]) -> bool:
@@ -230,8 +254,11 @@ def _attach_to(p: ProbeSpec) -> str:
 class ProbeGen:
     """Generates one program: one attach point of one probe block."""
 
-    def __init__(self, cg: Codegen, info: ProbeInfo, pspec: ProbeSpec, probe_id: int) -> None:
+    def __init__(self, cg: Codegen, info: ProbeInfo, pspec: ProbeSpec, probe_id: int,
+                 frame: int | None = None, uses_ctx: bool = True) -> None:
         self.cg = cg
+        self.frame = frame  # scratch on the stack at fp-frame (None: the per-CPU map)
+        self.uses_ctx = uses_ctx
         self.info = info
         self.pspec = pspec
         self.probe_id = probe_id
@@ -240,6 +267,7 @@ class ProbeGen:
         self.scratch_hw = 0
         self.stmt_loc: Loc | None = None
         self.stack = 8  # fp-8 holds the scratch map key
+        self.stack_hw = 8
         self.vars: dict[str, tuple[str, int, T.Type]] = {}  # name -> ("stack"/"mem", off, type)
         self.loops: list[tuple[int, int]] = []  # (continue label, break label)
         self.exit_label = self.e.label()
@@ -265,11 +293,9 @@ class ProbeGen:
         return off
 
     def push(self, reg: int = R0) -> int:
-        self.stack += 8
-        if self.stack > STACK_LIMIT:
-            raise CodegenError(None, "the program needs more than 512 bytes of stack")
-        self.e.stx(8, FP, -self.stack, reg)
-        return -self.stack
+        slot = self.slot()
+        self.e.stx(8, FP, slot, reg)
+        return slot
 
     def pop(self, reg: int, slot: int) -> None:
         self.e.ldx(8, reg, FP, slot)
@@ -280,19 +306,25 @@ class ProbeGen:
         self.stack += 8
         if self.stack > STACK_LIMIT:
             raise CodegenError(None, "the program needs more than 512 bytes of stack")
+        self.stack_hw = max(self.stack_hw, self.stack)
         return -self.stack
 
     # -- program ---------------------------------------------------------
     def generate(self) -> list[Any]:
         e = self.e
-        e.mov(R6, R1)
-        e.st_imm(4, FP, -8, 0)
-        e.ld_map(R1, SCRATCH)
-        e.mov(R2, FP)
-        e.alu_imm(Alu.ADD, R2, -8)
-        e.call("map_lookup_elem")
-        e.jmp_imm(Jmp.JEQ, R0, 0, self.exit_label)
-        e.mov(R9, R0)
+        if self.uses_ctx:
+            e.mov(R6, R1)
+        if self.frame is not None:
+            e.mov(R9, FP)
+            e.alu_imm(Alu.ADD, R9, -((self.frame + 7) & ~7))
+        else:
+            e.st_imm(4, FP, -8, 0)
+            e.ld_map(R1, SCRATCH)
+            e.mov(R2, FP)
+            e.alu_imm(Alu.ADD, R2, -8)
+            e.call("map_lookup_elem")
+            e.jmp_imm(Jmp.JEQ, R0, 0, self.exit_label)
+            e.mov(R9, R0)
         # variables outlive statements, and start zeroed so every path may read them
         for name, vt in self.info.variables.items():
             self.var_slot(name, vt, zero=True)
@@ -571,15 +603,9 @@ class ProbeGen:
             else:
                 self.linear_bucket(*meta.lhist)
             e.stx(8, R9, key + meta.key_size - 8, R0)
-        have, done = e.label(), e.label()
+        miss, done = e.label(), e.label()
         self.lookup(meta, key)
-        e.jmp_imm(Jmp.JNE, R0, 0, have)
-        init = self.salloc(meta.value_size)
-        self.zero(init, meta.value_size)
-        self.update(meta, key, init, 1)  # BPF_NOEXIST
-        self.lookup(meta, key)
-        e.jmp_imm(Jmp.JEQ, R0, 0, done)
-        e.mark(have)
+        e.jmp_imm(Jmp.JEQ, R0, 0, miss)
         if val_slot is not None:
             e.ldx(8, R1, FP, val_slot)
         if kind in ("count", "hist", "lhist"):
@@ -606,6 +632,20 @@ class ProbeGen:
             e.mark(store)
             e.stx(8, R0, 0, R1)
             e.st_imm(8, R0, 8, 1)
+        e.ja(done)
+        # a new entry starts at its first value; on a per-CPU map the update sets this
+        # CPU's share only, so BPF_ANY is right even if another CPU just made the entry
+        e.mark(miss)
+        init = self.salloc(meta.value_size)
+        if kind in ("count", "hist", "lhist"):
+            e.st_imm(8, R9, init, 1)
+        else:
+            assert val_slot is not None
+            e.ldx(8, R1, FP, val_slot)
+            e.stx(8, R9, init, R1)
+            if meta.value_size > 8:
+                e.st_imm(8, R9, init + 8, 1)
+        self.update(meta, key, init)
         e.mark(done)
         if val_slot is not None:
             self.stack -= 8
@@ -675,6 +715,10 @@ class ProbeGen:
             self.e.stx(8, R9, dst + 8, R0)
             return
         if xt.kind in T.WORD_KINDS + ("none",) or slot_type.kind == "int":
+            const = self.constant(x)
+            if const is not None:
+                self.e.st_imm(8, R9, dst, const)
+                return
             self.int_expr(x)
             self.e.stx(8, R9, dst, R0)
             return
@@ -928,6 +972,16 @@ class ProbeGen:
 
     def gen_macaddr(self, x: ast.Call, dst: int, t: T.Type) -> None:
         self.read_bytes(x.args[0], dst, 6)
+
+    def constant(self, x: ast.Expr) -> int | None:
+        """The value of ``x`` if known now and storable as a sign-extended imm32."""
+        if isinstance(x, ast.Integer):
+            v = x.value
+        elif isinstance(x, ast.Builtin) and x.name == "probe":
+            v = self.probe_id
+        else:
+            return None
+        return v if -(1 << 31) <= v < (1 << 31) else None
 
     def is_args(self, x: ast.Expr) -> bool:
         return isinstance(x, ast.Builtin) and x.name == "args"
@@ -1201,10 +1255,18 @@ class ProbeGen:
             e.mov_imm(R0, self.probe_id)
         elif n.startswith(("arg", "sarg")) and n[-1].isdigit():
             i = int(n[-1])
-            if n.startswith("sarg"):
-                e.ldx(8, R0, R6, 152 + 8 * i)  # sp-relative stack args: regs->sp then read
-                e.mov(R3, R0)
-                raise CodegenError(x.loc, "sarg builtins are not supported by pybpf yet")
+            if n.startswith("sarg"):  # on the stack above the return address: sp + 8(i+1)
+                e.ldx(8, R3, R6, PT_REGS_SP)
+                e.alu_imm(Alu.ADD, R3, 8 * (i + 1))
+                slot = self.slot()
+                e.st_imm(8, FP, slot, 0)
+                e.mov(R1, FP)
+                e.alu_imm(Alu.ADD, R1, slot)
+                e.mov_imm(R2, 8)
+                e.call("probe_read")
+                e.ldx(8, R0, FP, slot)
+                self.stack -= 8
+                return
             if i >= len(PT_REGS_ARGS):
                 raise CodegenError(x.loc, f"{n} is not available on x86-64 (6 register args)")
             e.ldx(8, R0, R6, PT_REGS_ARGS[i])
@@ -1214,6 +1276,17 @@ class ProbeGen:
             e.ldx(8, R0, R6, PT_REGS_IP)
         elif n == "ncpus":
             e.mov_imm(R0, _ncpus())
+        elif n == "cpid":  # the child's pid is only known at run time: read from a map
+            self.cg.script.needs_cpid = True
+            e.st_imm(4, FP, -8, 0)
+            e.ld_map(R1, CPID)
+            e.mov(R2, FP)
+            e.alu_imm(Alu.ADD, R2, -8)
+            e.call("map_lookup_elem")
+            miss = e.label()
+            e.jmp_imm(Jmp.JEQ, R0, 0, miss)
+            e.ldx(8, R0, R0, 0)
+            e.mark(miss)
         elif n == "username":
             e.call("get_current_uid_gid")  # the name is looked up when printed
             e.mov32(R0, R0)
@@ -1521,8 +1594,12 @@ class ProbeGen:
         elif n in ("strftime", "ntop", "buf", "macaddr"):
             t = x.type or T.INT64
             self.mem_expr(x, self.salloc(T.storage_size(t)))
-        elif n in ("ksym", "usym"):
+        elif n in ("ksym", "usym", "kptr", "uptr"):
             self.int_expr(x.args[0])
+        elif n == "reg":
+            arg = x.args[0]
+            assert isinstance(arg, ast.String)
+            e.ldx(8, R0, R6, PT_REGS[arg.value])
         elif n in ("kstack", "ustack"):
             self.stack_id(x.type or T.stack(n))
         elif n == "bswap":

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from . import output as O
 from . import types as T
 from .codegen import (
+    CPID,
     EV_CAT,
     EV_CLEAR,
     EV_EXIT,
@@ -212,6 +213,12 @@ class Session:
         if g is not None:
             g.update_raw(b"\0\0\0\0", struct.pack("<Q", time.monotonic_ns() if ns is None
                                                   else ns))
+
+    def set_cpid(self, pid: int) -> None:
+        """What the ``cpid`` builtin reads: the pid of the command run with ``-c``."""
+        m = self.maps.get(CPID)
+        if m is not None:
+            m.update_raw(b"\0\0\0\0", struct.pack("<Q", pid))
 
     def write(self, text: str) -> None:
         self.out.write(text)

@@ -527,6 +527,12 @@ class Semantic:
             if not kinds & {"kretprobe", "uretprobe", "fexit"}:
                 self.err(e.loc, "The retval builtin can only be used with 'kretprobe' and "
                                 "'uretprobe' and 'kfunc' probes")
+        if e.name.startswith("sarg") and self.cur is not None:
+            bad = [s.provider for s in self.cur.specs
+                   if s.provider not in ("kprobe", "kretprobe", "uprobe", "uretprobe")]
+            if bad:
+                self.err(e.loc, f"The {e.name} builtin can only be used with 'kprobes' and "
+                                "'uprobes' probes")
         if e.name == "func" and self.cur is not None and self.cur.specs and all(
                 s.provider in ("uprobe", "uretprobe") for s in self.cur.specs):
             return T.Type("usym")  # a user address: symbolized in the probed process
@@ -650,6 +656,11 @@ class Semantic:
             if len(e.args) == 2 and not isinstance(e.args[1], ast.String):
                 self.err(e.loc, "join() expects a string literal as second argument")
             return T.NONE
+        if name == "reg":
+            self.check_reg(e)
+            return T.UINT64
+        if name in ("kptr", "uptr"):
+            return arg_types[0] if arg_types else T.UINT64
         if name in ("kaddr", "uaddr", "cgroupid", "strftime") and e.args and not isinstance(
                 e.args[0], ast.String):
             self.err(e.loc, f"{name}() expects a string literal "
@@ -692,6 +703,23 @@ class Semantic:
         if name == "strncmp":
             return T.UINT64
         return T.UINT64
+
+    def check_reg(self, e: ast.Call) -> None:
+        from .codegen import PT_REGS
+
+        a = e.args[0] if e.args else None
+        if not isinstance(a, ast.String):
+            if a is not None:
+                cat = a.type.category if a.type else "none"
+                self.err(e.loc, f"reg() expects a string literal ({cat} provided)")
+            return
+        if a.value not in PT_REGS:
+            self.err(e.loc, f"'{a.value}' is not a valid register on this architecture (x86_64)")
+        assert self.cur is not None
+        for sp in self.cur.specs:
+            if sp.provider in ("BEGIN", "END", "interval", "tracepoint", "software", "hardware"):
+                self.err(e.loc, f'reg can not be used with "{sp.provider}" probes')
+                break
 
     def uaddr(self, e: ast.Call, name: str) -> None:
         """Resolve uaddr's symbol in the probed binary now: bpftrace reports it here."""

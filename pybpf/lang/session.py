@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..errors import PybpfError
-from .codegen import RINGBUF, CompiledScript, ProgramMeta
+from .codegen import GLOBALS, RINGBUF, CompiledScript, ProgramMeta
 from .probes import ProbeSpec
 
 # bpftrace's default sample periods of software events (a count of events)
@@ -272,9 +272,8 @@ class KernelSession:
     def __init__(self, script: CompiledScript, out: TextIO | None = None, *,
                  err: TextIO | None = None, fmt: str = "text", compat: str | None = None,
                  quiet: bool = False, pid: int = -1, child: list[str] | None = None,
-                 unsafe: bool = False, log_level: int = 0, ring_size: int = 0) -> None:
-        from .runtime import Session
-
+                 unsafe: bool = False, log_level: int = 0, ring_size: int = 0,
+                 flush: bool = True) -> None:
         self.script = script
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else sys.stderr
@@ -284,10 +283,13 @@ class KernelSession:
         self.pid = pid
         self.log_level = log_level
         self.ring_size = ring_size or _ring_size_default()
+        self.flush_events = flush  # False: -B full, the stream flushes when its buffer fills
+        self.batch_writes = True  # one write per batch of printf records (False: one each)
         self.coll: Any = None
         self.links: list[Any] = []
         self.ring: Any = None
-        self.printer = Session(script, {}, self.out, fmt=fmt, compat=compat, unsafe=unsafe)
+        self.unsafe = unsafe
+        self._printer: Any = None  # runtime.Session, made when first needed (start-up)
         self.child_argv = child
         self.child: Child | None = None
         self.stop_reason = ""
@@ -327,25 +329,23 @@ class KernelSession:
             rb.max_entries = self.ring_size
             spec.maps[RINGBUF] = rb
         self.coll = load_collection(spec, log_level=self.log_level)
-        self.printer.maps = self.coll.maps
+        if self._printer is not None:
+            self._printer.maps = self.coll.maps
 
     def start(self) -> None:
         """Load, run BEGIN, attach everything, release the child."""
-        from ..kernel.ringbuf import RingBuffer
-
         try:
             self._watch_fd()  # a bad -p fails before anything is loaded
             if self.coll is None:
                 self.load()
-            self.ring = RingBuffer(self.coll.maps[RINGBUF])
             self._lost_map = self.coll.maps.get(LOST_MAP)
-            self.printer.set_start_time()
+            self._set_start_time()
             if (self.compat == "0.17" or self.fmt == "json") and not self.quiet:
                 self.printer.attached(self.probe_count)
                 self._flush()
             for meta in self.script.programs_for("BEGIN"):
                 self._run_special(meta)
-            if not self.printer.exited:
+            if not self.exited:
                 self._attach_all()
             if self.compat != "0.17" and self.fmt != "json" and not self.quiet:
                 n = self.probe_count
@@ -356,6 +356,22 @@ class KernelSession:
         except BaseException:
             self.close()
             raise
+
+    @property
+    def printer(self) -> Any:
+        """The decoder and printer of records and maps (``runtime.Session``)."""
+        if self._printer is None:
+            from .runtime import Session
+
+            self._printer = Session(self.script, self.coll.maps if self.coll else {}, self.out,
+                                    fmt=self.fmt, compat=self.compat, unsafe=self.unsafe)
+        return self._printer
+
+    def _set_start_time(self) -> None:
+        """What ``elapsed`` counts from: CLOCK_MONOTONIC now (bpf_ktime_get_ns's clock)."""
+        g = self.coll.maps.get(GLOBALS)
+        if g is not None:
+            g.update_raw(bytes(4), struct.pack("<Q", time.monotonic_ns()))
 
     def _attach_all(self) -> None:
         pid = self.pid if self.pid >= 0 else (self.child.pid if self.child else -1)
@@ -372,11 +388,20 @@ class KernelSession:
         self.drain()
 
     # -- events ----------------------------------------------------------------
+    def _ring(self) -> Any:
+        """The ring buffer reader, mapped when first read (after attaching: start-up)."""
+        if self.ring is None and self.coll is not None and not self._closed:
+            from ..kernel.ringbuf import RingBuffer
+
+            self.ring = RingBuffer(self.coll.maps[RINGBUF])
+        return self.ring
+
     def drain(self) -> int:
         """Handle every record now in the ring buffer; returns how many."""
-        if self.ring is None:
+        ring = self._ring()
+        if ring is None:
             return 0
-        recs = self.ring.read()
+        recs = ring.read()
         if not recs:
             return 0
         if self.on_record is not None:
@@ -387,7 +412,8 @@ class KernelSession:
         self.events += len(recs)
         if self._lost_map is not None:
             self._report_lost()
-        self._flush()
+        if self.flush_events:
+            self._flush()
         return len(recs)
 
     def _report_lost(self) -> None:
@@ -425,6 +451,8 @@ class KernelSession:
                     if fn is not None:
                         text = fn(rec)  # type: ignore[operator]
                         parts.append(_printf_json(text) + "\n" if as_json else text)
+                        if not self.batch_writes:
+                            self.out.write(parts.pop())
                         continue
             if parts:
                 self.out.write("".join(parts))
@@ -448,7 +476,8 @@ class KernelSession:
 
     @property
     def exited(self) -> bool:
-        return self.printer.exited
+        """``exit()`` ran in the script."""
+        return self._printer is not None and bool(self._printer.exited)
 
     def request_stop(self, reason: str = "stop") -> None:
         """Ask ``run()`` to end (safe from another thread or a signal handler)."""
@@ -465,7 +494,7 @@ class KernelSession:
         ep = select.epoll()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         try:
-            ep.register(self.ring.fileno(), select.EPOLLIN)
+            ep.register(self._ring().fileno(), select.EPOLLIN)
             ep.register(self._wake_r, select.EPOLLIN)
             watch = self._watch_fd()
             if watch >= 0:
@@ -473,7 +502,7 @@ class KernelSession:
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
                 self.drain()
-                if self.printer.exited:
+                if self.exited:
                     return self._stopped("exit")
                 if self._stop_requested:
                     return self._stopped(self.stop_reason)
@@ -542,7 +571,7 @@ class KernelSession:
             return
         try:
             self.detach()
-            if self.coll is not None and self.ring is not None:
+            if self.coll is not None:
                 self.drain()
                 self.printer.exited = False
                 for meta in self.script.programs_for("END"):

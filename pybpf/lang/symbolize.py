@@ -36,6 +36,11 @@ class StackValue:
         return self.text(8)
 
 
+def _raw(addr: int) -> str:
+    """An unresolved address as C++ streams print a ``void*``: NULL is "0"."""
+    return f"0x{addr:x}" if addr else "0"
+
+
 class Symbolizer:
     """Caches kallsyms and one ``UserSymbolizer`` per process for a whole session."""
 
@@ -56,9 +61,9 @@ class Symbolizer:
     def ksym(self, addr: int, offset: bool = False) -> str:
         """``name`` (``name+off`` with ``offset``) or ``0x...`` when not a kernel symbol."""
         ks = self._kernel()
-        hit = ks.lookup(addr) if ks else None
+        hit = ks.lookup(addr) if ks and addr else None
         if hit is None:
-            return f"0x{addr:x}"
+            return _raw(addr)
         sym, off = hit
         # aliases at one address: the last listed, skipping early-boot "__pi_" copies
         lo = bisect.bisect_left(ks._addrs, sym.addr)
@@ -88,7 +93,7 @@ class Symbolizer:
             except Exception:  # noqa: BLE001 - unreadable ELF: raw address
                 name = ""
         if not name:
-            return f"0x{addr:x}" + (" ([unknown])" if module else "")
+            return _raw(addr) + (" ([unknown])" if module else "")
         text = f"{name}+{off}" if offset else name
         return text + (f" ({path})" if module else "")
 

@@ -1,6 +1,8 @@
 """The static verifier: proves a program safe before it runs, or says why not.
 
-``verify(spec_or_insns, prog_type=..., maps=...)`` returns a ``Verdict``; a
+``verify(spec_or_insns, prog_type=..., maps=...)`` returns a ``Verdict``; ``check``
+raises ``VerifierRejected`` (a one-line ``PybpfError``) instead, for runtimes, and
+``safe_accesses`` also returns the loads/stores proven in bounds; a
 rejection carries the instruction, a plain-words reason, the register state and
 the path that leads there (and the source line when the spec knows it).
 
@@ -29,7 +31,7 @@ are not modelled (such programs are refused with a message saying so).
 
 from __future__ import annotations
 
-from .api import verify
+from .api import VerifierRejected, check, safe_accesses, verify
 from .report import Verdict, VerifierReport
 
-__all__ = ["Verdict", "VerifierReport", "verify"]
+__all__ = ["Verdict", "VerifierRejected", "VerifierReport", "check", "safe_accesses", "verify"]

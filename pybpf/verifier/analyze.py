@@ -12,7 +12,6 @@ are therefore unrolled until their counter decides the exit branch; the budget
 from __future__ import annotations
 
 from ..asm.insn import Insn
-from ..asm.opcodes import Alu, Class, Jmp
 from . import branch, scalar
 from . import tnum as tn
 from .base import (
@@ -24,6 +23,7 @@ from .base import (
 )
 from .calls import CallChecks
 from .cfg import ALL_REGS, jump_target
+from .ops import Alu, Class, Jmp
 from .state import (
     NOT_INIT,
     NULLABLE,
@@ -42,6 +42,13 @@ from .state import (
 from .tnum import M32
 
 LOG_LINES = 20_000
+_CONSTS: dict[int, Reg] = {}  # immediate -> constant scalar with no source insn
+# opcode fields as plain ints: enum member lookups are slow on the per-insn path
+_ALU64 = int(Class.ALU64)
+_ADD, _SUB, _AND, _OR, _XOR = int(Alu.ADD), int(Alu.SUB), int(Alu.AND), int(Alu.OR), int(Alu.XOR)
+_MOV, _NEG, _END, _DIV, _MOD = int(Alu.MOV), int(Alu.NEG), int(Alu.END), int(Alu.DIV), int(Alu.MOD)
+_LSH, _RSH, _ARSH = int(Alu.LSH), int(Alu.RSH), int(Alu.ARSH)
+_BITWISE_ADD_SUB = frozenset((_ADD, _SUB, _AND, _OR, _XOR))
 
 
 class Analyzer(CallChecks):
@@ -49,7 +56,11 @@ class Analyzer(CallChecks):
 
     # -- driver -----------------------------------------------------------
     def run(self) -> None:
-        self.classes = [i.opcode & 7 for i in self.insns]
+        self.kinds = [_KINDS[i.opcode] for i in self.insns]
+        self.prune_at = bytearray(len(self.insns))
+        for p in self.cfg.prune:
+            if p < len(self.insns):
+                self.prune_at[p] = 1
         regs = [NOT_INIT] * 11
         regs[1] = pointer(T.CTX)
         regs[10] = pointer(T.STACK, frame=0)
@@ -80,72 +91,73 @@ class Analyzer(CallChecks):
         self._log(f"{pc}: {insn_text(self.insns, pc):<32} ; {shown}".rstrip(" ;"))
 
     def _path(self, pc: int, st: State, pending: list[tuple[int, State]]) -> None:
-        insns, prune = self.insns, self.cfg.prune
-        classes = self.classes
+        insns, kinds, prune = self.insns, self.kinds, self.prune_at
+        logging = self.log is not None
+        alu, ldx, store = self._alu, self._ldx, self._store
         while True:
             self.pc, self.st = pc, st
-            if pc in prune and self._visit(pc, st):
-                if self.log is not None:
+            if prune[pc] and self._visit(pc, st):
+                if logging:
                     self._log(f"{pc}: safe: a state already proven safe here covers this one")
                 self._done(st)
                 return
             self.processed += 1
-            if self.log is not None:
+            if logging:
                 self._log_insn(pc, st)
             if self.processed > self.max_insns:
                 self.fail(f"the program is too complex: {self.max_insns} instructions were "
                           "processed without finishing; bound the loops more tightly")
             ins = insns[pc]
-            cls = classes[pc]
-            if cls == Class.ALU64 or cls == Class.ALU:
-                self._alu(ins, st)
+            k = kinds[pc]
+            if k == K_ALU:
+                alu(ins, st)
                 pc += 1
-            elif cls == Class.LDX:
-                self._ldx(ins, st)
+            elif k == K_LDX:
+                ldx(ins, st)
                 pc += 1
-            elif cls in (Class.ST, Class.STX):
-                self._store(ins, st)
+            elif k == K_STORE:
+                store(ins, st)
                 pc += 1
-            elif cls == Class.LD:
-                if ins.is_wide:
-                    self._lddw(pc, ins, st)
-                    pc += 2
-                else:
-                    self._ld_pkt(ins, st)
-                    pc += 1
+            elif k == K_COND:
+                nxt = self._cond(pc, ins, st, pending)
+                if nxt is None:
+                    return
+                pc = nxt
+            elif k == K_JA:
+                pc = jump_target(pc, ins)
+            elif k == K_LDDW:
+                self._lddw(pc, ins, st)
+                pc += 2
+            elif k == K_LDPKT:
+                self._ld_pkt(ins, st)
+                pc += 1
+            elif k == K_EXIT:
+                nxt = self._exit(st, pending)
+                if nxt is None:
+                    self._done(st)
+                    return
+                pc = nxt
             else:
-                code = ins.opcode & 0xF0
-                if code == Jmp.JA:
-                    pc = jump_target(pc, ins)
-                elif code == Jmp.EXIT:
-                    nxt = self._exit(st, pending)
-                    if nxt is None:
-                        self._done(st)
-                        return
-                    pc = nxt
-                elif code == Jmp.CALL:
-                    pc = self._call(pc, ins, st, pending)
-                else:
-                    nxt = self._cond(pc, ins, st, pending)
-                    if nxt is None:
-                        return
-                    pc = nxt
+                pc = self._call(pc, ins, st, pending)
 
     def _visit(self, pc: int, st: State) -> bool:
         """Prune-point bookkeeping: True when a stored state covers ``st``."""
         lst = self.explored.get(pc)
         if lst is None:
             lst = self.explored[pc] = []
-        busy = [v for v in lst if v.branches > 0]  # states on the current path: a loop
-        if busy and self._same_as(busy, st):
-            if pc in self.cfg.callbacks:
-                return True  # callback iterations converged
-            self.fail(f"infinite loop: the program comes back to insn {pc} in exactly the "
-                      "same state, so this loop can never exit")
-        live = self._live(st)
-        for v in lst:
-            if v.branches == 0 and covers(v.state, st, live):
-                return True
+        busy: list[Visit] = []  # states on the current path: this is a loop
+        if lst:
+            busy = [v for v in lst if v.branches > 0]
+            if busy and self._same_as(busy, st):
+                if pc in self.cfg.callbacks:
+                    return True  # callback iterations converged
+                self.fail(f"infinite loop: the program comes back to insn {pc} in exactly the "
+                          "same state, so this loop can never exit")
+            if len(busy) < len(lst):
+                live = self._live(st)
+                for v in lst:
+                    if v.branches == 0 and covers(v.state, st, live):
+                        return True
         if busy and pc in self.cfg.callbacks:
             for v in busy:
                 if _widen(v.state, st):
@@ -163,6 +175,12 @@ class Analyzer(CallChecks):
         return False
 
     def _same_as(self, busy: list[Visit], st: State) -> bool:
+        regs = st.frames[-1].regs
+        for v in busy:  # cheap filter: a loop that makes progress changes some register
+            if _regs_close(v.state.frames[-1].regs, regs):
+                break
+        else:
+            return False
         sig = _signature(st)
         for v in busy:
             if v.sig is None:
@@ -172,6 +190,8 @@ class Analyzer(CallChecks):
         return False
 
     def _live(self, st: State) -> list[int]:
+        if len(st.frames) == 1:
+            return [self.cfg.live_in[self.pc]]
         live = []
         for i in range(len(st.frames)):
             if i == len(st.frames) - 1:
@@ -184,18 +204,41 @@ class Analyzer(CallChecks):
 
     # -- ALU ----------------------------------------------------------------
     def _alu(self, ins: Insn, st: State) -> None:
-        regs = st.cur.regs
-        op, is64, d = ins.opcode & 0xF0, ins.cls == Class.ALU64, ins.dst
-        self.write_check(d)
+        regs = st.frames[-1].regs
+        opc = ins.opcode
+        op, is64, d = opc & 0xF0, opc & 7 == _ALU64, ins.dst
+        if d == 10:
+            self.write_check(d)
         src = self.pc
-        if op == Alu.END or op == Alu.NEG:
+        if op == _END or op == _NEG:
+            b = NOT_INIT
+        elif opc & 8:
+            b = regs[ins.src]
+            if b.t == T.NOT_INIT:
+                self.read(regs, ins.src)
+        else:
+            key = ins.imm if is64 else ins.imm & M32
+            b = _CONSTS.get(key) or self._imm_const(ins, is64)
+        if op == _MOV and is64 and not ins.off and (b.tn[1] == 0 or b.t != T.SCALAR
+                                                     or b.id or not opc & 8):
+            regs[d] = b  # the commonest case: a plain 64-bit copy that needs no link id
+            return
+        if op in _BITWISE_ADD_SUB:  # the next commonest
+            a = regs[d]
+            if a.t == T.SCALAR and b.t == T.SCALAR:
+                if a.tn[1] == 0 and b.tn[1] == 0:
+                    regs[d] = const(scalar.eval_alu(op, is64, a.tn[0], b.tn[0]), src)
+                else:
+                    regs[d] = scalar.alu(op, is64, a, b, ins.off, src)
+                return
+        if op == _END or op == _NEG:
             v = self.read(regs, d)
             if v.t != T.SCALAR:
-                self._ptr_leak(d, v, "byte swap" if op == Alu.END else "negation")
+                self._ptr_leak(d, v, "byte swap" if op == _END else "negation")
                 regs[d] = unknown(src)
                 return
-            if op == Alu.NEG:
-                regs[d] = scalar.alu(Alu.SUB, is64, const(0), v, 0, src) if v.is_const else (
+            if op == _NEG:
+                regs[d] = scalar.alu(_SUB, is64, const(0), v, 0, src) if v.is_const else (
                     unknown(src) if is64 else ranged(0, M32, src))
             else:
                 w = ins.imm
@@ -205,11 +248,7 @@ class Analyzer(CallChecks):
                 else:
                     regs[d] = ranged(0, (1 << w) - 1, src) if w < 64 else unknown(src)
             return
-        if ins.source:
-            b = self.read(regs, ins.src)
-        else:
-            b = const(ins.imm if is64 else ins.imm & M32)
-        if op == Alu.MOV:
+        if op == _MOV:
             if ins.off:
                 if b.t != T.SCALAR:
                     if not self.privileged:
@@ -218,7 +257,7 @@ class Analyzer(CallChecks):
                     regs[d] = unknown(src) if is64 else ranged(0, M32, src)
                     return
                 if b.is_const:
-                    regs[d] = const(scalar.eval_alu(Alu.MOV, is64, 0, b.const, ins.off), src)
+                    regs[d] = const(scalar.eval_alu(_MOV, is64, 0, b.const, ins.off), src)
                 else:
                     h = 1 << (ins.off - 1)
                     regs[d] = (unknown(src) if is64 else ranged(0, M32, src)) if b.smin < -h \
@@ -240,15 +279,23 @@ class Analyzer(CallChecks):
             return
         a = self.read(regs, d)
         if not ins.source:
-            if op in (Alu.DIV, Alu.MOD) and ins.imm == 0:
+            if op in (_DIV, _MOD) and ins.imm == 0:
                 self.fail("division by the constant zero")
-            if op in (Alu.LSH, Alu.RSH, Alu.ARSH) and not 0 <= ins.imm < (64 if is64 else 32):
+            if op in (_LSH, _RSH, _ARSH) and not 0 <= ins.imm < (64 if is64 else 32):
                 self.fail(f"shift by {ins.imm} is out of range for a {64 if is64 else 32}-bit "
                           "value")
         if a.t == T.SCALAR and b.t == T.SCALAR:
             regs[d] = scalar.alu(op, is64, a, b, ins.off, src)
             return
         regs[d] = self._ptr_alu(ins, op, is64, a, b)
+
+    def _imm_const(self, ins: Insn, is64: bool) -> Reg:
+        """The immediate operand as a shared constant (Regs in states are never mutated)."""
+        key = ins.imm if is64 else ins.imm & M32
+        r = _CONSTS.get(key)
+        if r is None:
+            r = _CONSTS[key] = const(key)
+        return r
 
     def _ptr_alu(self, ins: Insn, op: int, is64: bool, a: Reg, b: Reg) -> Reg:
         d = ins.dst
@@ -309,15 +356,20 @@ class Analyzer(CallChecks):
     # -- jumps --------------------------------------------------------------
     def _cond(self, pc: int, ins: Insn, st: State, pending: list[tuple[int, State]]) -> int | None:
         """Follow a conditional jump; returns the next pc, or None when no side is feasible."""
-        regs = st.cur.regs
-        op = ins.opcode & 0xF0
-        is32 = ins.cls == Class.JMP32
-        a = self.read(regs, ins.dst)
-        if ins.source:
-            b = self.read(regs, ins.src)
+        regs = st.frames[-1].regs
+        opc = ins.opcode
+        op = opc & 0xF0
+        is32 = opc & 7 == Class.JMP32
+        a = regs[ins.dst]
+        if a.t == T.NOT_INIT:
+            self.read(regs, ins.dst)
+        if opc & 8:
+            b = regs[ins.src]
+            if b.t == T.NOT_INIT:
+                self.read(regs, ins.src)
         else:
-            b = const(ins.imm & M32 if is32 else ins.imm)
-        tgt = jump_target(pc, ins)
+            b = self._imm_const(ins, not is32)
+        tgt = pc + 1 + ins.off  # (only the unconditional jump uses imm as its offset)
         if a.t == T.SCALAR and b.t == T.SCALAR:
             dec = branch.taken(op, a, b, is32)
             if dec is not None:
@@ -462,6 +514,42 @@ class Analyzer(CallChecks):
 def _reg_sig(r: Reg) -> tuple[object, ...]:
     return (r.t, r.off, r.tn, r.smin, r.smax, r.umin, r.umax, r.map, r.rng, r.frame, r.id,
             r.ref)
+
+
+K_ALU, K_LDX, K_STORE, K_COND, K_JA, K_LDDW, K_LDPKT, K_EXIT, K_CALL = range(9)
+
+
+def _kind(opcode: int) -> int:
+    """What the walk does with an instruction, decided once instead of per visit."""
+    cls = opcode & 7
+    if cls == Class.ALU64 or cls == Class.ALU:
+        return K_ALU
+    if cls == Class.LDX:
+        return K_LDX
+    if cls in (Class.ST, Class.STX):
+        return K_STORE
+    if cls == Class.LD:
+        return K_LDDW if Insn(opcode).is_wide else K_LDPKT
+    code = opcode & 0xF0
+    if code == Jmp.JA:
+        return K_JA
+    if code == Jmp.EXIT:
+        return K_EXIT
+    if code == Jmp.CALL:
+        return K_CALL
+    return K_COND
+
+
+_KINDS = [_kind(op) for op in range(256)]
+
+
+def _regs_close(a: list[Reg], b: list[Reg]) -> bool:
+    """False when two register files surely differ (a necessary test for equal states)."""
+    for x, y in zip(a, b, strict=True):
+        if x is not y and (x.t != y.t or x.tn != y.tn or x.off != y.off or x.smin != y.smin
+                           or x.umax != y.umax):
+            return False
+    return True
 
 
 def _signature(st: State) -> tuple[object, ...]:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..asm.insn import DecodeError, Insn, decode, validate_program
-from ..errors import BadInput
+from ..asm.insn import DecodeError, Insn, check_insn, decode, validate_program
+from ..errors import BadInput, PybpfError
 from ..spec import CollectionSpec, MapSpec, ProgramSpec, SourceLoc
 from ..uapi import ProgType
 from . import cfg as cfgmod
 from .analyze import Analyzer
-from .base import Reject
+from .base import IN_BOUNDS_KINDS, Reject
 from .calls import CALL_MARK
 from .report import Verdict, VerifierReport, insn_text
 from .state import T, fmt_reg
@@ -59,6 +60,22 @@ def verify(prog: ProgramSpec | CollectionSpec | Sequence[Insn] | bytes,
     match it). ``max_insns`` is the complexity budget; ``log`` records each instruction
     processed with the registers it reads (``Verdict.log``).
     """
+    # The walk allocates many small acyclic objects; the cyclic collector would rescan
+    # every stored state again and again (about a third of the run time) for nothing.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _verify(prog, prog_type, maps, license, privileged, strict_stack, max_insns,
+                       log)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _verify(prog: ProgramSpec | CollectionSpec | Sequence[Insn] | bytes,
+            prog_type: str | int | None, maps: Mapping[str, MapSpec] | Sequence[MapSpec] | None,
+            license: str | None, privileged: bool, strict_stack: bool, max_insns: int,
+            log: bool) -> Verdict:
     t0 = time.perf_counter()
     if isinstance(prog, CollectionSpec):
         if len(prog.programs) != 1:
@@ -87,10 +104,7 @@ def verify(prog: ProgramSpec | CollectionSpec | Sequence[Insn] | bytes,
                     raise Reject(ref.index, f"map '{ref.name}' used by insn {ref.index} was not "
                                             "given; pass it in maps", None)
                 lddw_map[ref.index] = (names[ref.name], ref.offset, int(ref.kind))
-        try:
-            validate_program(insns)
-        except DecodeError as e:
-            raise Reject(e.index, e.reason, None) from None
+        _validate(insns)
         try:
             graph = cfgmod.build(insns)
         except cfgmod.CfgError as e:
@@ -110,7 +124,76 @@ def verify(prog: ProgramSpec | CollectionSpec | Sequence[Insn] | bytes,
         partial: Analyzer | None = locals().get("an")
         return Verdict(False, [_report(insns, e, source)], _stats(partial, t0),
                        (partial.log or []) if partial is not None else [])
-    return Verdict(True, [], _stats(an, t0), an.log or [])
+    safe = frozenset(pc for pc, k in an.mem_kinds.items() if not k & ~IN_BOUNDS_KINDS)
+    return Verdict(True, [], _stats(an, t0), an.log or [], safe)
+
+
+class VerifierRejected(PybpfError):
+    """``check`` refused a program; the message is one line, ``report`` has the details."""
+
+    def __init__(self, report: VerifierReport, verdict: Verdict) -> None:
+        where = f"{report.source}: " if report.source else ""
+        text = f" ({report.insn_text})" if report.insn_text else ""
+        super().__init__(f"{where}verifier rejected insn {report.index}{text}: {report.reason}")
+        self.report, self.verdict = report, verdict
+        self.index, self.reason = report.index, report.reason
+
+
+def check(prog: ProgramSpec | CollectionSpec | Sequence[Insn] | bytes,
+          prog_type: str | int | None = None,
+          maps: Mapping[str, MapSpec] | Sequence[MapSpec] | None = None,
+          **options: Any) -> None:
+    """Verify ``prog`` and raise ``VerifierRejected`` (a ``PybpfError``) if it is unsafe.
+
+    For a runtime to call before running a program; ``options`` are ``verify``'s.
+    """
+    safe_accesses(prog, prog_type, maps, **options)
+
+
+def safe_accesses(prog: ProgramSpec | CollectionSpec | Sequence[Insn] | bytes,
+                  prog_type: str | int | None = None,
+                  maps: Mapping[str, MapSpec] | Sequence[MapSpec] | None = None,
+                  **options: Any) -> frozenset[int]:
+    """Like ``check``, and return the load/store instruction indexes proven in bounds.
+
+    An accepted program's memory accesses through the stack, a map value, a ring
+    buffer record or the packet (after its data_end check) stay inside that object on
+    every path, so an interpreter may skip its run-time bounds check there. Context
+    and BTF pointer accesses are not in the set (their layout is the kernel's).
+    """
+    verdict = verify(prog, prog_type, maps, **options)
+    if not verdict.accepted:
+        raise VerifierRejected(verdict.errors[0], verdict)
+    return verdict.safe_accesses
+
+
+_LDDW_OP = 0x18  # BPF_LD | BPF_IMM | BPF_DW
+_CHECKED: set[Insn] = set()  # instructions already found valid (programs repeat them)
+
+
+def _validate(insns: list[Insn]) -> None:
+    """``validate_program``, checking each distinct instruction once (programs repeat them).
+
+    Anything unusual (an invalid slot, a malformed 64-bit load) falls back to the full
+    pass, which names the first bad instruction.
+    """
+    known = _CHECKED
+    ops = [ins.opcode for ins in insns]
+    wide = [i for i, op in enumerate(ops) if op == _LDDW_OP]
+    n = len(insns)
+    ok = ops.count(0) == len(wide) and all(
+        i + 1 < n and not (insns[i + 1].opcode or insns[i + 1].dst or insns[i + 1].src
+                           or insns[i + 1].off) for i in wide)
+    fresh = set(insns) - known if ok else set()
+    if not ok or any(ins.opcode and check_insn(ins) for ins in fresh):
+        try:
+            validate_program(insns)
+        except DecodeError as e:
+            raise Reject(e.index, e.reason, None) from None
+        return
+    if len(known) > 1 << 16:
+        known.clear()
+    known |= fresh
 
 
 def _maps(maps: Mapping[str, MapSpec] | Sequence[MapSpec] | None,

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..asm.insn import Insn
-from ..asm.opcodes import Alu, Class, Jmp
 from ..spec import MapSpec
 from ..uapi import HELPER_NAMES
 from . import ctx
 from .cfg import Cfg
+from .ops import Alu, Class, Jmp
 from .state import (
     TYPE_NAMES,
     Frame,
@@ -77,6 +77,7 @@ class AnalyzerBase:
         self.peak_states = 0
         self.depth: dict[int, int] = {}  # subprog -> deepest stack byte used
         self.calls: dict[int, set[int]] = {}  # subprog -> subprogs it calls
+        self.mem_kinds: dict[int, int] = {}  # load/store insn -> bit set of base pointer types
         self.pc = 0
         self.st: State | None = None
 
@@ -151,6 +152,14 @@ def possible_cpus() -> int:
 def spin_lock_off(m: MapSpec) -> int | None:
     off = getattr(m.value_type, "spin_lock_off", None)
     return off if isinstance(off, int) else None
+
+
+# Pointer kinds whose bounds the walk proves against the same sizes the vm uses (stack
+# frame, map value, ring buffer record, packet up to data_end); context fields are
+# checked against the kernel's layout and BTF pointers are only "readable", so neither
+# lets the interpreter drop its own check.
+IN_BOUNDS_KINDS = (1 << T.STACK | 1 << T.MAP_VALUE | 1 << T.MEM | 1 << T.PACKET
+                   | 1 << T.PACKET_META)
 
 
 def is_zero(r: Reg) -> bool:

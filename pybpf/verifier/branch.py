@@ -7,8 +7,8 @@ when both values fit in 32 bits (then they mean the same as the 64-bit jump).
 
 from __future__ import annotations
 
-from ..asm.opcodes import Jmp
 from . import tnum as tn
+from .ops import Jmp
 from .scalar import cast32
 from .state import Reg, empty, sync
 from .tnum import M32

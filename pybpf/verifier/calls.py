@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..asm.insn import Insn
-from ..asm.opcodes import CallSrc
 from ..uapi import HELPER_NAMES, MapType, ProgType
 from .base import (
     MAX_VAR_OFF,
@@ -15,6 +14,7 @@ from .base import (
 )
 from .helpers_proto import PROTOS, Arg, Proto, Ret, map_allowed
 from .memory import MemoryChecks
+from .ops import CallSrc
 from .state import (
     INVALID,
     MAX_FRAMES,

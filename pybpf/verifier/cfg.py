@@ -14,11 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..asm.insn import Insn
-from ..asm.opcodes import CallSrc, Class, Jmp, Mode, PseudoSrc
+from .helpers_proto import PROTOS
+from .ops import CallSrc, Class, Jmp, Mode, PseudoSrc
 
 ALL_REGS = (1 << 11) - 1
 ARGS = 0b111110  # r1-r5
 CALLER_SAVED = 0b111111  # r0-r5
+_LDDW = Class.LD | 0x18  # BPF_LD | BPF_IMM | BPF_DW
+_CALL = Class.JMP | Jmp.CALL
+_JMPS = (int(Class.JMP), int(Class.JMP32))
 
 
 class CfgError(Exception):
@@ -62,7 +66,7 @@ def build(insns: Sequence[Insn]) -> Cfg:
     i = 0
     while i < n:
         ins = insns[i]
-        if ins.is_wide:
+        if ins.opcode == _LDDW:
             wide_second.add(i + 1)
             if ins.src == PseudoSrc.FUNC:
                 t = i + 1 + ins.imm
@@ -72,7 +76,7 @@ def build(insns: Sequence[Insn]) -> Cfg:
                 callbacks.add(t)
             i += 2
             continue
-        if ins.cls == Class.JMP and ins.opcode & 0xF0 == Jmp.CALL and ins.src == CallSrc.LOCAL \
+        if ins.opcode & 0xF7 == _CALL and ins.src == CallSrc.LOCAL \
                 and not ins.source:
             t = i + 1 + ins.imm
             if not 0 <= t < n:
@@ -96,12 +100,11 @@ def build(insns: Sequence[Insn]) -> Cfg:
         i = s
         while i < e:
             ins = insns[i]
-            if ins.is_wide:
+            if ins.opcode == _LDDW:
                 succ[i] = (i + 2,)
                 i += 2
                 continue
-            cls = ins.cls
-            if cls in (Class.JMP, Class.JMP32):
+            if ins.opcode & 7 in _JMPS:
                 code = ins.opcode & 0xF0
                 if code == Jmp.EXIT:
                     succ[i] = ()
@@ -139,52 +142,60 @@ def _reachability(cfg: Cfg, insns: Sequence[Insn], wide_second: set[int]) -> Non
     n = len(insns)
     seen = bytearray(n)
     on_stack = bytearray(n)
+    next_k = bytearray(n)  # which successor of each insn the DFS follows next
+    succ = cfg.succ
     # iterative DFS from every subprogram entry, recording back-edges (loops)
     roots = [0] + [t for t in cfg.subprogs if t]
     for root in roots:
         if seen[root]:
             continue
-        stack: list[tuple[int, int]] = [(root, 0)]
+        stack = [root]
         seen[root] = on_stack[root] = 1
         while stack:
-            pc, k = stack[-1]
-            nxt = cfg.succ[pc]
+            pc = stack[-1]
+            nxt = succ[pc]
+            k = next_k[pc]
             if k < len(nxt):
-                stack[-1] = (pc, k + 1)
+                next_k[pc] = k + 1
                 t = nxt[k]
                 if on_stack[t]:
                     cfg.back_edges.append((pc, t))
                 elif not seen[t]:
                     seen[t] = on_stack[t] = 1
-                    stack.append((t, 0))
+                    stack.append(t)
             else:
                 on_stack[pc] = 0
                 stack.pop()
     # a subprogram that is never called or referenced is unreachable as a whole
     called = {0} | cfg.callbacks
+    call_op = Class.JMP | Jmp.CALL
     for i, ins in enumerate(insns):
-        if i in wide_second or not seen[i]:
-            continue
-        if ins.cls == Class.JMP and ins.opcode & 0xF0 == Jmp.CALL and ins.src == CallSrc.LOCAL:
+        if ins.opcode & 0xF7 == call_op and ins.src == CallSrc.LOCAL and seen[i] \
+                and i not in wide_second:
             called.add(i + 1 + ins.imm)
-    for i in range(n):
-        if i in wide_second:
-            continue
-        if not seen[i]:
-            raise CfgError(i, f"insn {i} is unreachable: no path from the entry leads to it")
-        if i in cfg.subprogs and i not in called:
-            raise CfgError(i, f"insn {i} is unreachable: the function starting here is never "
-                              "called")
+    for i in wide_second:
+        if i < n:
+            seen[i] = 1
+    uncalled = [i for i in cfg.subprogs if i not in called]
+    unseen = seen.find(0)
+    if unseen >= 0 and not (uncalled and uncalled[0] < unseen):
+        raise CfgError(unseen, f"insn {unseen} is unreachable: no path from the entry leads "
+                               "to it")
+    if uncalled:
+        i = uncalled[0]
+        raise CfgError(i, f"insn {i} is unreachable: the function starting here is never "
+                          "called")
 
 
 def uses_defs(ins: Insn) -> tuple[int, int]:
     """Bit sets of registers an instruction reads and writes."""
-    cls = ins.cls
+    opc = ins.opcode
+    cls = opc & 7
     d, s = 1 << ins.dst, 1 << ins.src
-    if cls in (Class.ALU, Class.ALU64):
-        op = ins.opcode & 0xF0
+    if cls == Class.ALU64 or cls == Class.ALU:
+        op = opc & 0xF0
         use = 0 if op == 0xB0 else d
-        if ins.source and op not in (0x80, 0xD0):
+        if opc & 8 and op != 0x80 and op != 0xD0:
             use |= s
         return use, d
     if cls == Class.LDX:
@@ -192,44 +203,62 @@ def uses_defs(ins: Insn) -> tuple[int, int]:
     if cls == Class.ST:
         return d, 0
     if cls == Class.STX:
-        if ins.mode == Mode.ATOMIC:
+        if opc & 0xE0 == Mode.ATOMIC:
             if ins.imm == 0xF1:  # cmpxchg reads and writes r0
                 return d | s | 1, 1
             return d | s, (s if ins.imm & 1 else 0)
         return d | s, 0
     if cls == Class.LD:
-        if ins.is_wide:
+        if opc == _LDDW:
             return 0, d
         use = 1 << 6
-        if ins.mode == Mode.IND:
+        if opc & 0xE0 == Mode.IND:
             use |= s
         return use, CALLER_SAVED
-    code = ins.opcode & 0xF0
+    code = opc & 0xF0
     if code == Jmp.EXIT:
         return 1, 0
     if code == Jmp.CALL:
+        if ins.src == 0 and not opc & 8:  # a helper reads only its declared arguments
+            proto = PROTOS.get(ins.imm)
+            if proto is not None:
+                return ((1 << (len(proto.args) + 1)) - 2) & ARGS, CALLER_SAVED
         return ARGS, CALLER_SAVED
     if code == Jmp.JA:
         return 0, 0
-    return d | (s if ins.source else 0), 0
+    return d | (s if opc & 8 else 0), 0
 
 
 def _liveness(insns: Sequence[Insn], succ: list[tuple[int, ...]], wide: set[int]) -> list[int]:
+    """Registers live on entry to each instruction (a backward worklist fixpoint)."""
     n = len(insns)
-    ud = [uses_defs(insns[i]) if i not in wide else (0, 0) for i in range(n)]
+    ud = [uses_defs(ins) for ins in insns]
+    for i in wide:
+        if i < n:
+            ud[i] = (0, 0)
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for i, ss in enumerate(succ):
+        for t in ss:
+            preds[t].append(i)
     live = [0] * n
-    changed = True
-    while changed:
-        changed = False
-        for i in range(n - 1, -1, -1):
-            if i in wide:
-                continue
-            out = 0
-            for t in succ[i]:
-                out |= live[t]
-            use, d = ud[i]
-            v = use | (out & ~d) | (1 << 10)
-            if v != live[i]:
-                live[i] = v
-                changed = True
+    queued = bytearray(b"\x01") * n
+    work = list(range(n))  # popped from the end: the last instruction first
+    fp = 1 << 10
+    while work:
+        i = work.pop()
+        queued[i] = 0
+        out = 0
+        for t in succ[i]:
+            out |= live[t]
+        use, d = ud[i]
+        v = use | (out & ~d) | fp
+        if v != live[i]:
+            live[i] = v
+            for p in preds[i]:
+                if not queued[p]:
+                    queued[p] = 1
+                    work.append(p)
+    for i in wide:
+        if i < n:
+            live[i] = 0
     return live

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from ..uapi import ProgType
 from .state import T
 
-Result = T | str  # a type on success, a reason on refusal
+Result = int | str  # a type (T.*) on success, a reason on refusal
 Checker = Callable[[int, int, bool], Result]
 
 # struct __sk_buff (include/uapi/linux/bpf.h)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..asm.insn import Insn, imm64_of
-from ..asm.opcodes import SIZE_BYTES, AtomicOp, Class, Mode, PseudoSrc
 from ..uapi import MapType, ProgType
 from . import ctx
 from . import tnum as tn
@@ -16,6 +15,7 @@ from .base import (
     kind_name,
     spin_lock_off,
 )
+from .ops import SIZE_BYTES, AtomicOp, Class, Mode, PseudoSrc
 from .state import (
     INVALID,
     MISC,
@@ -37,36 +37,46 @@ from .state import (
 )
 from .tnum import M64
 
+_SIZES = {int(k): v for k, v in SIZE_BYTES.items()}
+
 
 class MemoryChecks(AnalyzerBase):
     """Every memory access is inside an object the pointer may point to."""
 
     # -- memory -------------------------------------------------------------
     def _ldx(self, ins: Insn, st: State) -> None:
-        regs = st.cur.regs
-        self.write_check(ins.dst)
-        base = self.read(regs, ins.src)
-        size = SIZE_BYTES[ins.size]  # type: ignore[index]
+        regs = st.frames[-1].regs
+        if ins.dst == 10:
+            self.write_check(10)
+        base = regs[ins.src]
+        if base.t == T.NOT_INIT:
+            self.read(regs, ins.src)
+        opc = ins.opcode
+        size = _SIZES[opc & 0x18]
         val = self._access(st, ins.src, base, ins.off, size, write=False)
-        if ins.mode == Mode.MEMSX and val.t == T.SCALAR and not val.is_const:
+        if opc & 0xE0 != Mode.MEMSX:
+            regs[ins.dst] = val
+            return
+        if val.t == T.SCALAR and not val.is_const:
             h = 1 << (size * 8 - 1)
             val = Reg(T.SCALAR, 0, tn.UNKNOWN, -h, h - 1, 0, M64, src=self.pc)
             from .state import sync
 
             val = sync(val)
-        elif ins.mode == Mode.MEMSX and val.is_const:
+        elif val.is_const:
             val = const(tn.to_signed(val.const, size * 8), self.pc)
         regs[ins.dst] = val
 
     def _store(self, ins: Insn, st: State) -> None:
-        regs = st.cur.regs
+        regs = st.frames[-1].regs
         base = self.read(regs, ins.dst)
-        size = SIZE_BYTES[ins.size]  # type: ignore[index]
-        if ins.cls == Class.ST:
+        opc = ins.opcode
+        size = _SIZES[opc & 0x18]
+        if opc & 7 == Class.ST:
             val = const(ins.imm)
         else:
             val = self.read(regs, ins.src)
-            if ins.mode == Mode.ATOMIC:
+            if opc & 0xE0 == Mode.ATOMIC:
                 self._atomic(ins, st, base, val, size)
                 return
             if val.t != T.SCALAR and not self.privileged and base.t != T.STACK:
@@ -96,6 +106,8 @@ class MemoryChecks(AnalyzerBase):
                 value: Reg | None = None, vreg: int = -1) -> Reg:
         """Check one load/store through ``base``; returns the loaded value."""
         t = base.t
+        kinds = self.mem_kinds  # which pointer kinds reach each access (see safe_accesses)
+        kinds[self.pc] = kinds.get(self.pc, 0) | 1 << t
         verb = "write to" if write else "read from"
         if t == T.STACK:
             self._stack_access(st, r, base, off, size, write, value, vreg)
@@ -146,7 +158,7 @@ class MemoryChecks(AnalyzerBase):
             return NOT_INIT if write else self._loaded(size)
         if t in NULLABLE:
             self.fail(f"r{r} may be null here: check the result of {self._origin(base)} "
-                      f"against 0 before the {verb} through it")
+                      f"against 0 before the {'write' if write else 'read'} through it")
         if t == T.SCALAR:
             self.fail(f"r{r} is a number ({fmt_reg(base)}), not a pointer: memory cannot be "
                       f"{'written' if write else 'read'} through it")
@@ -255,13 +267,13 @@ class MemoryChecks(AnalyzerBase):
                 self.fail(f"the 8-byte slot at fp{(a & ~7) - STACK:+d} holds a spilled pointer; "
                           f"it can only be read back whole (8 aligned bytes), not {size} at "
                           f"fp{lo:+d}")
-            if all(c == SPILL for c in seg):
+            if seg.count(SPILL) == len(seg):
                 if a & 7 == 0 and sp.umax >> (8 * size) == 0:
                     return sp
                 if sp.is_const:
                     v = sp.const >> (8 * (a & 7))
                     return const(v & ((1 << (8 * size)) - 1), self.pc)
-        if all(c == ZERO for c in seg) or all(
+        if seg.count(ZERO) == len(seg) or all(
                 c == ZERO or (c == SPILL and is_zero(f.spills[(i + a) & ~7]))
                 for i, c in enumerate(seg)):
             return const(0, self.pc)
@@ -272,9 +284,9 @@ class MemoryChecks(AnalyzerBase):
         f = self._frame_of(st, base)
         a = base.off + STACK
         seg = f.stack[a:a + size]
-        if all(c == ZERO for c in seg):
+        if seg.count(ZERO) == len(seg):
             return 0
-        if all(c == SPILL for c in seg):
+        if seg.count(SPILL) == len(seg):
             sp = f.spills[a & ~7]
             if sp.t == T.SCALAR and sp.is_const:
                 return (sp.const >> (8 * (a & 7))) & ((1 << (8 * size)) - 1)

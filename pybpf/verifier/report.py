@@ -107,6 +107,8 @@ class Verdict:
     errors: list[VerifierReport] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
+    # load/store instructions proven in bounds on every path (empty when rejected)
+    safe_accesses: frozenset[int] = frozenset()
 
     def __bool__(self) -> bool:
         return self.accepted

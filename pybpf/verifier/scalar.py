@@ -8,8 +8,8 @@ operations work on the zero-extended low halves and truncate the result.
 
 from __future__ import annotations
 
-from ..asm.opcodes import Alu
 from . import tnum as tn
+from .ops import Alu
 from .state import S64_MAX, S64_MIN, Reg, const, scalar, unknown
 from .tnum import M32, M64
 

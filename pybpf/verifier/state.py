@@ -8,8 +8,6 @@ plus a variable part described the same way (as the kernel does).
 
 from __future__ import annotations
 
-from enum import IntEnum
-
 from . import tnum as tn
 from .tnum import M64
 
@@ -19,8 +17,12 @@ STACK = 512
 MAX_FRAMES = 8
 
 
-class T(IntEnum):
-    """Register types (the kernel's enum bpf_reg_type, trimmed)."""
+class T:
+    """Register types (the kernel's enum bpf_reg_type, trimmed).
+
+    Plain ints, not an IntEnum: the walk reads these several times per instruction
+    and an enum member lookup costs about ten times a class attribute's.
+    """
 
     NOT_INIT = 0
     SCALAR = 1
@@ -56,7 +58,7 @@ class Reg:
     __slots__ = ("t", "off", "tn", "smin", "smax", "umin", "umax", "id", "ref", "map",
                  "rng", "frame", "src")
 
-    def __init__(self, t: T, off: int = 0, tnum: tn.Tnum = (0, 0), smin: int = 0,
+    def __init__(self, t: int, off: int = 0, tnum: tn.Tnum = (0, 0), smin: int = 0,
                  smax: int = 0, umin: int = 0, umax: int = 0, id: int = 0, ref: int = 0,
                  map: int = -1, rng: int = 0, frame: int = 0, src: int = -1) -> None:
         self.t = t
@@ -103,31 +105,41 @@ class Reg:
 
 
 NOT_INIT = Reg(T.NOT_INIT)
+_new = object.__new__
 
 
 def scalar(tnum: tn.Tnum = tn.UNKNOWN, smin: int = S64_MIN, smax: int = S64_MAX,
            umin: int = 0, umax: int = M64, src: int = -1) -> Reg:
     """A scalar with bounds made consistent with each other and with its known bits."""
-    r = Reg(T.SCALAR, 0, tnum, smin, smax, umin, umax, src=src)
-    return sync(r)
+    return sync(_scalar_reg(tnum, smin, smax, umin, umax, src))
+
+
+def _scalar_reg(tnum: tn.Tnum, smin: int, smax: int, umin: int, umax: int, src: int) -> Reg:
+    """A scalar Reg without the keyword-argument constructor (the walk's hottest path)."""
+    r = _new(Reg)
+    r.t, r.off, r.tn, r.smin, r.smax, r.umin, r.umax = 1, 0, tnum, smin, smax, umin, umax
+    r.id = r.ref = r.rng = r.frame = 0
+    r.map = -1
+    r.src = src
+    return r
 
 
 def const(v: int, src: int = -1) -> Reg:
     v &= M64
-    s = tn.to_signed(v)
-    return Reg(T.SCALAR, 0, (v, 0), s, s, v, v, src=src)
+    s = v - (1 << 64) if v >> 63 else v
+    return _scalar_reg((v, 0), s, s, v, v, src)
 
 
 def unknown(src: int = -1) -> Reg:
-    return Reg(T.SCALAR, 0, tn.UNKNOWN, S64_MIN, S64_MAX, 0, M64, src=src)
+    return _scalar_reg(tn.UNKNOWN, S64_MIN, S64_MAX, 0, M64, src)
 
 
 def ranged(lo: int, hi: int, src: int = -1) -> Reg:
     """An unsigned scalar in [lo, hi] (hi < 2**63)."""
-    return Reg(T.SCALAR, 0, tn.trange(lo, hi), lo, hi, lo, hi, src=src)
+    return _scalar_reg(tn.trange(lo, hi), lo, hi, lo, hi, src)
 
 
-def pointer(t: T, off: int = 0, **kw: int) -> Reg:
+def pointer(t: int, off: int = 0, **kw: int) -> Reg:
     return Reg(t, off, (0, 0), 0, 0, 0, 0, **kw)  # type: ignore[arg-type]
 
 

@@ -6,69 +6,23 @@ test creates with ``counter_maps()``.
 
 from __future__ import annotations
 
+from functools import partial
+
+from pybpf.asm import builder as b
 from pybpf.asm.insn import Insn, lddw
 from pybpf.asm.opcodes import PseudoSrc
 from pybpf.spec import MapRef, MapSpec, ProgramSpec
-from pybpf.uapi import HELPER_IDS, AttachType, MapType, ProgType
+from pybpf.uapi import AttachType, MapType, ProgType
 
-
-def mov(dst: int, imm: int) -> Insn:
-    return Insn(0xB7, dst, 0, 0, imm)
-
-
-def movr(dst: int, src: int) -> Insn:
-    return Insn(0xBF, dst, src, 0, 0)
-
-
-def add(dst: int, imm: int) -> Insn:
-    return Insn(0x07, dst, 0, 0, imm)
-
-
-def call(name: str) -> Insn:
-    return Insn(0x85, 0, 0, 0, HELPER_IDS[name])
-
-
-def ldx64(dst: int, src: int, off: int) -> Insn:
-    return Insn(0x79, dst, src, off, 0)
-
-
-def ldx32(dst: int, src: int, off: int) -> Insn:
-    return Insn(0x61, dst, src, off, 0)
-
-
-def stx32(dst: int, src: int, off: int) -> Insn:
-    return Insn(0x63, dst, src, off, 0)
-
-
-def stx64(dst: int, src: int, off: int) -> Insn:
-    return Insn(0x7B, dst, src, off, 0)
-
-
-def st32(dst: int, off: int, imm: int) -> Insn:
-    return Insn(0x62, dst, 0, off, imm)
-
-
-def st64(dst: int, off: int, imm: int) -> Insn:
-    return Insn(0x7A, dst, 0, off, imm)
-
-
-def atomic_add64(dst: int, src: int, off: int, fetch: bool = False) -> Insn:
-    return Insn(0xDB, dst, src, off, 1 if fetch else 0)
-
-
-def jeq(dst: int, imm: int, off: int) -> Insn:
-    return Insn(0x15, dst, 0, off, imm)
-
-
-def jne(dst: int, imm: int, off: int) -> Insn:
-    return Insn(0x55, dst, 0, off, imm)
-
-
-def ja(off: int) -> Insn:
-    return Insn(0x05, 0, 0, off, 0)
-
-
-EXIT = Insn(0x95)
+# Short names for the instructions these programs use, on top of pybpf.asm.builder.
+mov, movr, call, ja = b.mov64_imm, b.mov64_reg, b.call_helper, b.ja
+add = partial(b.alu64_imm, "add")
+ldx64, ldx32 = partial(b.ldx_mem, "dw"), partial(b.ldx_mem, "w")
+stx64, stx32 = partial(b.stx_mem, "dw"), partial(b.stx_mem, "w")
+st64, st32 = partial(b.st_mem, "dw"), partial(b.st_mem, "w")
+atomic_add64 = partial(b.atomic_op, "dw", "add")
+jeq, jne = partial(b.jmp_imm, "jeq"), partial(b.jmp_imm, "jne")
+EXIT = b.exit_insn()
 
 
 class Asm:

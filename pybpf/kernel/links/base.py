@@ -8,11 +8,17 @@ fast teardown in ``kernel/teardown.py``) without closing them here.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...errors import PybpfError
+
+if TYPE_CHECKING:
+    import ctypes
+
+    from ..errors import BpfError
+
+F_REPLACE = 1 << 2  # BPF_F_REPLACE (link update: only if the old program matches)
 
 
 def prog_fd_of(prog: Any) -> int:
@@ -67,11 +73,10 @@ class Link:
 
     def close(self) -> None:
         """Detach the program and release every fd this link owns (idempotent)."""
+        from ..syscall import close_fd
+
         for fd in reversed(self.take_fds()):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+            close_fd(fd)
 
     detach = close
 
@@ -96,33 +101,34 @@ class Link:
     def update(self, prog: Any, *, expected: Any = None) -> None:
         """Swap in another program atomically (BPF_LINK_UPDATE); with ``expected``, only
         if that program is the one attached now."""
-        from ._sys import link_update
+        from ...uapi import Cmd
+        from ..syscall import LinkUpdateAttr
 
-        fd = self._need_link_fd("update")
-        try:
-            link_update(fd, prog_fd_of(prog), prog_fd_of(expected) if expected else 0)
-        except OSError as e:
-            raise attach_errno(f"update {self.kind} {self.target}", e) from None
+        attr = LinkUpdateAttr(link_fd=self._need_link_fd("update"), new_prog_fd=prog_fd_of(prog))
+        if expected:
+            attr.flags = F_REPLACE
+            attr.old_prog_fd = prog_fd_of(expected)
+        bpf_call(Cmd.LINK_UPDATE, attr, f"update {self.kind} {self.target}")
 
     def pin(self, path: str) -> None:
         """Pin the link in bpffs: it stays attached after this process exits."""
-        from ._sys import obj_pin
+        from ..pin import obj_pin
 
-        try:
-            obj_pin(self._need_link_fd("pin"), path)
-        except OSError as e:
-            raise PybpfError(f"pin {self.kind} {self.target} at {path}: {e.strerror}") from None
+        obj_pin(self._need_link_fd("pin"), path)
 
     def info(self) -> dict[str, int]:
         """``bpf_link_info``'s id, type and prog id (needs a bpf link fd)."""
         if self.fd < 0:
             return {}
-        import struct
+        import ctypes
 
-        from ._sys import obj_info
+        from ...uapi import Cmd
+        from ..syscall import InfoAttr, LinkInfo, addr_of
 
-        ltype, lid, pid = struct.unpack_from("<III", obj_info(self.fd, 64))
-        return {"type": ltype, "id": lid, "prog_id": pid}
+        info = LinkInfo()
+        attr = InfoAttr(bpf_fd=self.fd, info_len=ctypes.sizeof(info), info=addr_of(info))
+        bpf_call(Cmd.OBJ_GET_INFO_BY_FD, attr, f"info of {self.kind} {self.target}")
+        return {"type": int(info.type), "id": int(info.id), "prog_id": int(info.prog_id)}
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"fds={self._fds}"
@@ -158,7 +164,47 @@ class MultiLink(Link):
         return len(self.links)
 
 
+T = TypeVar("T")
+
+
+def attach_each(items: Iterable[T], attach_one: Callable[[T], Link]) -> list[Link]:
+    """``attach_one`` for every item; if one fails, close those already made and re-raise
+    (a probe with many locations attaches fully or not at all)."""
+    links: list[Link] = []
+    try:
+        for item in items:
+            links.append(attach_one(item))
+    except BaseException:
+        for link in links:
+            link.close()
+        raise
+    return links
+
+
+def bpf_failure(cmd: int, err: int, action: str, hint: str = "") -> BpfError:
+    """The exception for a failed bpf() attach step: ``action`` (e.g. "attach xdp eth0")
+    and the reason ``kernel/errors.py`` gives for this errno, with an attach-kind ``hint``."""
+    from ...uapi import Cmd
+    from ..errors import error_for
+
+    generic = error_for(Cmd(cmd), err)  # "<doing>: <reason>"; we name the place ourselves
+    reason = str(generic).partition(": ")[2] or str(generic)
+    return type(generic)(f"{action}: {reason}" + (f" ({hint})" if hint else ""), err, Cmd(cmd))
+
+
+def bpf_call(cmd: int, attr: ctypes.Structure, action: str,
+             hints: Mapping[int, str] | None = None) -> int:
+    """bpf(cmd, attr) through ``kernel/syscall.py``; on failure raise ``bpf_failure``, with
+    ``hints[errno]`` where the attach kind knows better than the generic text."""
+    from ..syscall import bpf_raw
+
+    ret, err = bpf_raw(cmd, attr)
+    if err:
+        raise bpf_failure(cmd, err, action, (hints or {}).get(err, ""))
+    return ret
+
+
 def attach_errno(what: str, err: OSError, hint: str = "") -> PybpfError:
-    """One line for a failed attach: what, the errno text and what to do."""
+    """One line for an attach step that failed outside bpf() (ioctl, setsockopt)."""
     msg = f"attach {what}: {err.strerror or err}"
     return PybpfError(msg + (f" ({hint})" if hint else ""))

@@ -6,15 +6,17 @@ links fall back to BPF_PROG_ATTACH with BPF_F_ALLOW_MULTI, detached on close.
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import Any
 
 from ...errors import PybpfError
-from ...uapi import AttachType
-from . import _sys
-from .base import Link, attach_errno, prog_fd_of
+from ...uapi import AttachType, Cmd
+from ..syscall import LinkCreateAttr, ProgAttachAttr, bpf_raw
+from .base import Link, bpf_call, bpf_failure, prog_fd_of
 
 F_ALLOW_MULTI = 1 << 1  # BPF_F_ALLOW_MULTI
+_NO_CGROUP_LINKS = (errno.EINVAL, errno.EOPNOTSUPP, 524)  # 524: ENOTSUPP (kernel-internal)
 
 HOOKS = {
     "ingress": AttachType.CGROUP_INET_INGRESS,
@@ -73,23 +75,23 @@ def attach_cgroup(prog: Any, cgroup: str, hook: str | AttachType) -> Link:
         raise PybpfError(f"cgroup {cgroup}: {e.strerror}") from None
     pfd = prog_fd_of(prog)
     target = f"{cgroup}:{attach_type.name.lower()}"
+    lfd, err = bpf_raw(Cmd.LINK_CREATE,
+                       LinkCreateAttr(prog_fd=pfd, target_fd=cg_fd, attach_type=attach_type))
+    if not err:
+        return CgroupLink(target, [cg_fd], link_fd=lfd)
     try:
-        try:
-            lfd = _sys.link_create(pfd, cg_fd, attach_type)
-            return CgroupLink(target, [cg_fd], link_fd=lfd)
-        except OSError as e:
-            if e.errno not in (22, 95, 524):
-                raise
-        _sys.prog_attach(pfd, cg_fd, attach_type, F_ALLOW_MULTI)
-    except OSError as e:
+        if err not in _NO_CGROUP_LINKS:
+            raise bpf_failure(Cmd.LINK_CREATE, err, f"attach {target}")
+        bpf_call(Cmd.PROG_ATTACH, ProgAttachAttr(target_fd=cg_fd, attach_bpf_fd=pfd,
+                                                 attach_type=attach_type,
+                                                 attach_flags=F_ALLOW_MULTI), f"attach {target}")
+    except PybpfError:
         os.close(cg_fd)
-        raise attach_errno(target, e) from None
+        raise
     prog_dup = os.dup(pfd)  # keep the program alive for the detach
 
-    def detach() -> None:
-        try:
-            _sys.prog_detach(prog_dup, cg_fd, attach_type)
-        except OSError:
-            pass
+    def detach() -> None:  # errors ignored: the cgroup or program may be gone already
+        bpf_raw(Cmd.PROG_DETACH, ProgAttachAttr(target_fd=cg_fd, attach_bpf_fd=prog_dup,
+                                                attach_type=attach_type))
 
     return CgroupLink(target, [cg_fd, prog_dup], on_close=detach)

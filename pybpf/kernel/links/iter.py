@@ -7,9 +7,9 @@ import os
 import struct
 from typing import Any
 
-from ...uapi import AttachType
-from . import _sys
-from .base import Link, attach_errno, prog_fd_of
+from ...uapi import AttachType, Cmd
+from ..syscall import IterCreateAttr, LinkCreateAttr, addr_of
+from .base import Link, bpf_call, prog_fd_of
 
 
 class IterLink(Link):
@@ -17,10 +17,8 @@ class IterLink(Link):
 
     def open(self) -> int:
         """A new fd that runs the iterator once as it is read (caller closes it)."""
-        try:
-            return _sys.iter_create(self.fd)
-        except OSError as e:
-            raise attach_errno(f"iterator {self.target}", e) from None
+        return bpf_call(Cmd.ITER_CREATE, IterCreateAttr(link_fd=self.fd),
+                        f"open iterator {self.target}")
 
     def read(self, chunk: int = 1 << 16) -> bytes:
         """Run the iterator to the end and return everything it wrote."""
@@ -50,10 +48,9 @@ def attach_iter(prog: Any, target: str = "", *, map_fd: int = 0, tid: int = 0, p
         info = struct.pack("<III4x", tid, pid, pid_fd)
     else:
         info = b""
+    attr = LinkCreateAttr(prog_fd=prog_fd_of(prog), attach_type=AttachType.TRACE_ITER)
     buf = ctypes.create_string_buffer(info, max(len(info), 1))
-    extra = struct.pack("<QI", ctypes.addressof(buf), len(info)) if info else b""
-    try:
-        fd = _sys.link_create(prog_fd_of(prog), 0, AttachType.TRACE_ITER, 0, extra)
-    except OSError as e:
-        raise attach_errno(f"iterator {target}", e) from None
+    if info:
+        attr.iter.iter_info, attr.iter.iter_info_len = addr_of(buf), len(info)
+    fd = bpf_call(Cmd.LINK_CREATE, attr, f"attach iterator {target}")
     return IterLink(target or "iter", link_fd=fd)

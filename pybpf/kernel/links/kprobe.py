@@ -7,14 +7,13 @@ raises a one-line ``PybpfError`` saying so.
 from __future__ import annotations
 
 import ctypes
-import struct
 from typing import Any
 
 from ...errors import PybpfError
-from ...uapi import AttachType
+from ...uapi import AttachType, Cmd
 from .. import perf_event as pe
-from . import _sys
-from .base import Link, attach_errno, prog_fd_of
+from ..syscall import LinkCreateAttr, addr_of
+from .base import Link, bpf_call, prog_fd_of
 from .perf import attach_perf_fd
 
 KPROBE_MULTI_RETURN = 1  # BPF_F_KPROBE_MULTI_RETURN
@@ -52,11 +51,10 @@ def attach_kprobe_multi(prog: Any, funcs: list[str], *, retprobe: bool = False,
     bufs = [ctypes.create_string_buffer(f.encode()) for f in funcs]
     syms = (ctypes.c_uint64 * len(funcs))(*[ctypes.addressof(b) for b in bufs])
     cks = (ctypes.c_uint64 * len(funcs))(*(cookies or [0] * len(funcs)))
-    # kprobe_multi {u32 flags; u32 cnt; u64 syms; u64 addrs; u64 cookies}
-    extra = struct.pack("<IIQQQ", KPROBE_MULTI_RETURN if retprobe else 0, len(funcs),
-                        ctypes.addressof(syms), 0, ctypes.addressof(cks) if cookies else 0)
-    try:
-        fd = _sys.link_create(prog_fd_of(prog), 0, AttachType.TRACE_KPROBE_MULTI, 0, extra)
-    except OSError as e:
-        raise attach_errno(f"kprobe_multi ({len(funcs)} functions)", e) from None
+    attr = LinkCreateAttr(prog_fd=prog_fd_of(prog), attach_type=AttachType.TRACE_KPROBE_MULTI)
+    km = attr.kprobe_multi
+    km.flags = KPROBE_MULTI_RETURN if retprobe else 0
+    km.cnt, km.syms = len(funcs), addr_of(syms)
+    km.cookies = addr_of(cks) if cookies else 0
+    fd = bpf_call(Cmd.LINK_CREATE, attr, f"attach kprobe_multi ({len(funcs)} functions)")
     return KprobeLink(f"kprobe_multi:{len(funcs)}", link_fd=fd)

@@ -7,17 +7,18 @@ owns the perf event fd, so closing the link removes the probe.
 
 from __future__ import annotations
 
+import errno
 import os
-import struct
 from typing import Any
 
 from ...errors import PybpfError
-from ...uapi import AttachType
+from ...uapi import AttachType, Cmd
 from .. import perf_event as pe
-from . import _sys
-from .base import Link, MultiLink, attach_errno, prog_fd_of
+from ..syscall import LinkCreateAttr, bpf_raw
+from .base import Link, MultiLink, attach_each, attach_errno, bpf_failure, prog_fd_of
 
 _use_link: bool | None = None  # learned on first use: does BPF_LINK_CREATE take perf events?
+_NO_PERF_LINKS = (errno.EINVAL, errno.EOPNOTSUPP, 524)  # 524: ENOTSUPP (kernel-internal)
 
 
 class PerfEventLink(Link):
@@ -28,26 +29,35 @@ def attach_perf_fd(prog: Any, pfd: int, target: str, *, cookie: int = 0,
                    cls: type[Link] = PerfEventLink, hint: str = "") -> Link:
     """Attach ``prog`` to the open perf event ``pfd``; the returned link owns ``pfd``."""
     global _use_link
-    prog_fd = prog_fd_of(prog)
     try:
-        if _use_link is not False:
+        prog_fd = prog_fd_of(prog)
+    except PybpfError:
+        os.close(pfd)
+        raise
+    if _use_link is not False:
+        attr = LinkCreateAttr(prog_fd=prog_fd, target_fd=pfd, attach_type=AttachType.PERF_EVENT)
+        attr.perf_event.bpf_cookie = cookie
+        lfd, err = bpf_raw(Cmd.LINK_CREATE, attr)
+        if not err:
+            _use_link = True
+            link = cls(target, [pfd], link_fd=lfd)  # owns pfd from here on
             try:
-                lfd = _sys.link_create(prog_fd, pfd, AttachType.PERF_EVENT, 0,
-                                       struct.pack("<Q", cookie))
-                _use_link = True
-                link = cls(target, [pfd], link_fd=lfd)
                 pe.enable(pfd)
-                return link
             except OSError as e:
-                if _use_link or e.errno not in (22, 95, 524):  # EINVAL/EOPNOTSUPP/ENOTSUPP
-                    raise
-                _use_link = False
+                link.close()
+                raise attach_errno(target, e, hint) from None
+            return link
+        if _use_link or err not in _NO_PERF_LINKS:
+            os.close(pfd)
+            raise bpf_failure(Cmd.LINK_CREATE, err, f"attach {target}", hint)
+    try:
         pe.set_bpf(pfd, prog_fd)
         pe.enable(pfd)
-        return cls(target, [pfd])
     except OSError as e:
         os.close(pfd)
         raise attach_errno(target, e, hint) from None
+    _use_link = False  # learned only once the old way worked: a bad prog fd proves nothing
+    return cls(target, [pfd])
 
 
 class SampleLink(MultiLink):
@@ -73,14 +83,11 @@ def attach_perf_event(prog: Any, event: str | int = "cpu-clock", *, freq: int = 
     if not freq and not period:
         freq = 99 if config in (pe.SW_CPU_CLOCK, pe.SW_TASK_CLOCK) else 0
         period = 0 if freq else 1
-    links: list[Link] = []
-    try:
-        for cpu in (cpus if cpus is not None else (pe.online_cpus() if pid < 0 else [-1])):
-            pfd = pe.open_software(config, cpu, freq=freq, period=period, pid=pid,
-                                   what=f"{name} on cpu {cpu}")
-            links.append(attach_perf_fd(prog, pfd, f"{name}/cpu{cpu}"))
-    except BaseException:
-        for link in links:
-            link.close()
-        raise
-    return SampleLink(name, links)
+
+    def on_cpu(cpu: int) -> Link:
+        pfd = pe.open_software(config, cpu, freq=freq, period=period, pid=pid,
+                               what=f"{name} on cpu {cpu}")
+        return attach_perf_fd(prog, pfd, f"{name}/cpu{cpu}")
+
+    cpu_list = cpus if cpus is not None else (pe.online_cpus() if pid < 0 else [-1])
+    return SampleLink(name, attach_each(cpu_list, on_cpu))

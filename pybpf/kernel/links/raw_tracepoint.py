@@ -6,33 +6,39 @@ tp_btf (the target is fixed by the program's attach_btf_id at load time).
 
 from __future__ import annotations
 
+import ctypes
+import errno
 from typing import Any
 
-from . import _sys
-from .base import Link, attach_errno, prog_fd_of
+from ...uapi import Cmd
+from ..syscall import RawTracepointAttr, addr_of
+from .base import Link, bpf_call, prog_fd_of
 
 
 class RawTracepointLink(Link):
     kind = "raw_tracepoint"
 
 
+def raw_tracepoint_open(prog: Any, name: str | None, action: str, *, cookie: int = 0,
+                        hints: dict[int, str] | None = None) -> int:
+    """BPF_RAW_TRACEPOINT_OPEN by ``name``, or with none (the target was fixed at load
+    time: tp_btf, fentry/fexit, lsm); returns the new link fd."""
+    cname = ctypes.create_string_buffer(name.encode()) if name else None
+    attr = RawTracepointAttr(name=addr_of(cname), prog_fd=prog_fd_of(prog), cookie=cookie)
+    return bpf_call(Cmd.RAW_TRACEPOINT_OPEN, attr, action, hints)
+
+
 def attach_raw_tracepoint(prog: Any, name: str, *, cookie: int = 0) -> Link:
     """Attach to the kernel tracepoint ``name`` (``sys_enter``, ``sched_switch``; no category)."""
     tp = name.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
-    try:
-        fd = _sys.raw_tracepoint_open(prog_fd_of(prog), tp, cookie)
-    except OSError as e:
-        raise attach_errno(f"raw tracepoint {tp}", e,
-                           "no such tracepoint" if e.errno == 2 else "") from None
+    fd = raw_tracepoint_open(prog, tp, f"attach raw tracepoint {tp}", cookie=cookie,
+                             hints={errno.ENOENT: "no such tracepoint"})
     return RawTracepointLink(tp, link_fd=fd)
 
 
 def attach_tp_btf(prog: Any, name: str = "") -> Link:
     """Attach a tp_btf program (loaded with attach_btf_id of ``btf_trace_<name>``)."""
-    try:
-        fd = _sys.raw_tracepoint_open(prog_fd_of(prog), None)
-    except OSError as e:
-        raise attach_errno(f"tp_btf {name}", e) from None
+    fd = raw_tracepoint_open(prog, None, f"attach tp_btf {name}")
     link = RawTracepointLink(name or "tp_btf", link_fd=fd)
     link.kind = "tp_btf"
     return link

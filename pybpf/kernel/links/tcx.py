@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
-from ...uapi import AttachType
-from . import _sys
-from .base import Link, attach_errno, prog_fd_of
+from ...errors import PybpfError
+from ...uapi import AttachType, Cmd
+from ..syscall import LinkCreateAttr
+from .base import Link, bpf_call, prog_fd_of
 from .netdev import ifindex
 
 DIRECTIONS = {"ingress": AttachType.TCX_INGRESS, "egress": AttachType.TCX_EGRESS}
@@ -22,12 +22,10 @@ def attach_tcx(prog: Any, dev: str | int, direction: str = "ingress") -> Link:
     try:
         attach_type = DIRECTIONS[direction]
     except KeyError:
-        raise attach_errno(f"tcx {dev}", OSError(22, f"unknown direction {direction!r}"),
-                           "use ingress or egress") from None
-    try:
-        # tcx {u32 relative_fd|id; u64 expected_revision}: 0/0 = append, any revision
-        fd = _sys.link_create(prog_fd_of(prog), ifindex(dev), attach_type, 0,
-                              struct.pack("<IIQ", 0, 0, 0))
-    except OSError as e:
-        raise attach_errno(f"tcx {direction} {dev}", e) from None
+        raise PybpfError(f"attach tcx {dev}: unknown direction {direction!r} "
+                         "(use ingress or egress)") from None
+    # tcx.relative_fd = 0, tcx.expected_revision = 0 (left zero): append, any revision
+    attr = LinkCreateAttr(prog_fd=prog_fd_of(prog), target_fd=ifindex(dev),
+                          attach_type=attach_type)
+    fd = bpf_call(Cmd.LINK_CREATE, attr, f"attach tcx {direction} {dev}")
     return TcxLink(f"{dev}/{direction}", link_fd=fd)

@@ -7,10 +7,14 @@ attaching only makes the trampoline live. Needs a kernel with BPF trampolines
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
-from . import _sys
-from .base import Link, attach_errno, prog_fd_of
+from .base import Link
+from .raw_tracepoint import raw_tracepoint_open
+
+_NO_TRAMPOLINE = "this kernel may lack BPF trampolines"
+_HINTS = {errno.EOPNOTSUPP: _NO_TRAMPOLINE, 524: _NO_TRAMPOLINE}  # 524: ENOTSUPP (kernel)
 
 
 class TracingLink(Link):
@@ -19,12 +23,8 @@ class TracingLink(Link):
 
 def attach_tracing(prog: Any, target: str = "", *, cookie: int = 0) -> Link:
     """Attach a loaded fentry/fexit/fmod_ret/lsm/tp_btf program."""
-    try:
-        fd = _sys.raw_tracepoint_open(prog_fd_of(prog), None, cookie)
-    except OSError as e:
-        raise attach_errno(f"tracing program {target}", e,
-                           "this kernel may lack BPF trampolines" if e.errno in (95, 524)
-                           else "") from None
+    fd = raw_tracepoint_open(prog, None, f"attach tracing program {target}", cookie=cookie,
+                             hints=_HINTS)
     return TracingLink(target or "tracing", link_fd=fd)
 
 

@@ -8,15 +8,14 @@ semaphore the kernel increments while the probe is attached (4.20+).
 from __future__ import annotations
 
 import ctypes
-import struct
 from typing import Any
 
 from ...errors import PybpfError
 from ...symbols import resolve_binary, uprobe_offset
-from ...uapi import AttachType
+from ...uapi import AttachType, Cmd
 from .. import perf_event as pe
-from . import _sys
-from .base import Link, MultiLink, attach_errno, prog_fd_of
+from ..syscall import LinkCreateAttr, addr_of
+from .base import Link, MultiLink, attach_each, bpf_call, prog_fd_of
 from .perf import attach_perf_fd
 
 UPROBE_MULTI_RETURN = 1  # BPF_F_UPROBE_MULTI_RETURN
@@ -61,28 +60,20 @@ def attach_uprobe_multi(prog: Any, binary: str, offsets: list[int], *, retprobe:
     offs = (ctypes.c_uint64 * n)(*offsets)
     refs = (ctypes.c_uint64 * n)(*(ref_ctr_offsets or [0] * n))
     cks = (ctypes.c_uint64 * n)(*(cookies or [0] * n))
-    # uprobe_multi {u64 path; u64 offsets; u64 ref_ctr_offsets; u64 cookies; u32 cnt;
-    #               u32 flags; u32 pid}
-    extra = struct.pack("<QQQQIII", ctypes.addressof(cpath), ctypes.addressof(offs),
-                        ctypes.addressof(refs) if ref_ctr_offsets else 0,
-                        ctypes.addressof(cks) if cookies else 0, n,
-                        UPROBE_MULTI_RETURN if retprobe else 0, max(pid, 0))
-    try:
-        fd = _sys.link_create(prog_fd_of(prog), 0, AttachType.TRACE_UPROBE_MULTI, 0, extra)
-    except OSError as e:
-        raise attach_errno(f"uprobe_multi {path} ({n} offsets)", e) from None
+    attr = LinkCreateAttr(prog_fd=prog_fd_of(prog), attach_type=AttachType.TRACE_UPROBE_MULTI)
+    um = attr.uprobe_multi
+    um.path, um.offsets, um.cnt = addr_of(cpath), addr_of(offs), n
+    um.ref_ctr_offsets = addr_of(refs) if ref_ctr_offsets else 0
+    um.cookies = addr_of(cks) if cookies else 0
+    um.flags = UPROBE_MULTI_RETURN if retprobe else 0
+    um.pid = max(pid, 0)
+    fd = bpf_call(Cmd.LINK_CREATE, attr, f"attach uprobe_multi {path} ({n} offsets)")
     return UprobeLink(f"uprobe_multi:{path}:{n}", link_fd=fd)
 
 
 def attach_uprobes(prog: Any, binary: str, symbols: list[str], *, retprobe: bool = False,
                    pid: int = -1) -> MultiLink:
     """Several symbols of one binary, one perf event each (works on every kernel)."""
-    links: list[Link] = []
-    try:
-        for s in symbols:
-            links.append(attach_uprobe(prog, binary, s, retprobe=retprobe, pid=pid))
-    except BaseException:
-        for link in links:
-            link.close()
-        raise
+    links = attach_each(symbols, lambda s: attach_uprobe(prog, binary, s, retprobe=retprobe,
+                                                         pid=pid))
     return MultiLink(f"{binary}:{len(symbols)} symbols", links)

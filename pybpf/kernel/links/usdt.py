@@ -11,7 +11,7 @@ from typing import Any
 from ...errors import PybpfError
 from ...symbols import find_probes
 from ...symbols.usdt import UsdtProbe
-from .base import Link, MultiLink
+from .base import Link, MultiLink, attach_each
 from .uprobe import attach_uprobe_offset
 
 
@@ -33,14 +33,12 @@ def attach_usdt(prog: Any, binary: str, provider: str, name: str, *, pid: int = 
     if not probes:
         raise PybpfError(f"usdt:{binary}:{provider}:{name}: no such probe "
                          "(list them with `readelf -n` on the binary)")
-    links: list[Link] = []
-    try:
-        for i, p in enumerate(probes):
-            links.append(attach_uprobe_offset(prog, p.path, p.file_offset, pid=pid,
-                                              ref_ctr_offset=p.semaphore_offset, cookie=i,
-                                              label=f"{p.provider}:{p.name}"))
-    except BaseException:
-        for link in links:
-            link.close()
-        raise
+
+    def at(ip: tuple[int, UsdtProbe]) -> Link:
+        i, p = ip
+        return attach_uprobe_offset(prog, p.path, p.file_offset, pid=pid,
+                                    ref_ctr_offset=p.semaphore_offset, cookie=i,
+                                    label=f"{p.provider}:{p.name}")
+
+    links = attach_each(enumerate(probes), at)
     return UsdtLink(f"usdt:{probes[0].path}:{provider}:{name}", links, probes)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
-from ...uapi import AttachType
-from . import _sys
-from .base import Link, attach_errno, prog_fd_of
+from ...errors import PybpfError
+from ...uapi import AttachType, Cmd
+from ..syscall import LinkCreateAttr
+from .base import Link, bpf_call, prog_fd_of
 from .netdev import ifindex
 
 # XDP_FLAGS_* (linux/if_link.h)
@@ -18,6 +20,10 @@ MODES = {"": 0, "generic": XDP_FLAGS_SKB_MODE, "skb": XDP_FLAGS_SKB_MODE,
          "native": XDP_FLAGS_DRV_MODE, "drv": XDP_FLAGS_DRV_MODE, "hw": XDP_FLAGS_HW_MODE}
 
 
+_HINTS = {errno.EBUSY: "another XDP program is attached",
+          errno.EOPNOTSUPP: "the driver has no native XDP; try mode='generic'"}
+
+
 class XdpLink(Link):
     kind = "xdp"
 
@@ -25,13 +31,8 @@ class XdpLink(Link):
 def attach_xdp(prog: Any, dev: str | int, *, mode: str = "", flags: int = 0) -> Link:
     """Attach to interface ``dev``; ``mode`` is ``generic``/``native``/``hw`` or "" (driver's)."""
     if mode not in MODES:
-        raise attach_errno(f"xdp {dev}", OSError(22, f"unknown mode {mode!r}"),
-                           "use generic, native or hw")
-    idx = ifindex(dev)
-    try:
-        fd = _sys.link_create(prog_fd_of(prog), idx, AttachType.XDP, flags | MODES[mode])
-    except OSError as e:
-        hint = {16: "another XDP program is attached", 95: "the driver has no native XDP; "
-                "try mode='generic'"}.get(e.errno or 0, "")
-        raise attach_errno(f"xdp {dev}", e, hint) from None
+        raise PybpfError(f"attach xdp {dev}: unknown mode {mode!r} (use generic, native or hw)")
+    attr = LinkCreateAttr(prog_fd=prog_fd_of(prog), target_fd=ifindex(dev),
+                          attach_type=AttachType.XDP, flags=flags | MODES[mode])
+    fd = bpf_call(Cmd.LINK_CREATE, attr, f"attach xdp {dev}", _HINTS)
     return XdpLink(str(dev), link_fd=fd)
