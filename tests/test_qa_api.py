@@ -191,3 +191,39 @@ def test_kernel_percpu_update_raw_accepts_one_value() -> None:
         m = c.maps["p"]
         m.update_raw(b"\0" * 4, b"\x07\0\0\0")
         assert m.typed(key="u32", value="u32")[0] == [7] * m.ncpus
+
+
+@pytest.mark.kernel
+def test_kernel_test_run_with_a_short_ctx_grows_ctx_out() -> None:
+    """Before: 'No space left on device (errno 28)': ctx_size_out was len(ctx), smaller
+    than the xdp_md the kernel writes back."""
+    prog = assemble_program("r0 = 2\nexit\n", "o.s").to_spec("op", ProgType.XDP)
+    with CollectionSpec(programs={"op": prog}).load("kernel") as c:
+        res = c.programs["op"].test_run(bytes(64), ctx=bytes(8))
+        assert res.retval == 2
+        assert len(res.ctx_out) == 24  # sizeof(struct xdp_md)
+
+
+@pytest.mark.kernel
+def test_kernel_test_run_of_a_huge_packet_says_so() -> None:
+    """Before: 'out of memory (check RLIMIT_MEMLOCK or lower max_entries)'."""
+    prog = assemble_program("r0 = 2\nexit\n", "o.s").to_spec("op", ProgType.XDP)
+    with CollectionSpec(programs={"op": prog}).load("kernel") as c:
+        with pytest.raises(PybpfError, match="the packet is too large for a test run"):
+            c.programs["op"].test_run(bytes(100_000))
+
+
+def test_btf_member_path_index_out_of_range() -> None:
+    """Before: task_struct.comm[99] gave an offset 83 bytes past the end of comm."""
+    import os
+
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        pytest.skip("no vmlinux BTF")
+    from pybpf.btf import vmlinux
+
+    btf = vmlinux()
+    last = btf.member_path("task_struct", "comm[15]")
+    first = btf.member_path("task_struct", "comm[0]")
+    assert last.bit_offset - first.bit_offset == 15 * 8
+    with pytest.raises(PybpfError, match=r"index \[16\] is out of range for comm \(char\[16\]"):
+        btf.member_path("task_struct", "comm[16]")

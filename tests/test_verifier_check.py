@@ -96,3 +96,48 @@ exit
 
 def test_safe_accesses_empty_for_nothing_proven() -> None:
     assert safe_accesses(_spec("r0 = 0\nexit")) == frozenset()
+
+
+def test_ops_mirror_the_opcode_enums() -> None:
+    from pybpf.asm import opcodes
+    from pybpf.verifier import ops
+
+    for name in ("Class", "Alu", "Jmp", "Mode", "AtomicOp", "PseudoSrc", "CallSrc"):
+        enum, plain = getattr(opcodes, name), getattr(ops, name)
+        assert {m.name: int(m) for m in enum} == {
+            k: v for k, v in vars(plain).items() if not k.startswith("_")}
+
+
+def test_a_helper_reads_only_its_declared_arguments() -> None:
+    from pybpf.asm.insn import Insn
+    from pybpf.uapi import HELPER_IDS
+    from pybpf.verifier.cfg import uses_defs
+
+    lookup = Insn(0x85, imm=HELPER_IDS["map_lookup_elem"])
+    assert uses_defs(lookup) == (0b110, 0b111111)
+    local_call = Insn(0x85, src=1, imm=3)
+    assert uses_defs(local_call) == (0b111110, 0b111111)
+
+
+def test_paths_differing_only_in_registers_a_helper_ignores_are_pruned() -> None:
+    from pybpf.verifier import verify
+
+    text = """
+r6 = r1
+r4 = 0
+r3 = *(u32 *)(r6 + 12)
+if r3 == 0 goto +1
+r4 = r10
+*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
+r1 = map_fd(vals)
+call bpf_map_lookup_elem
+r0 = 0
+exit
+"""
+    v = verify(_spec(text), maps={"vals": ARR})
+    assert v.accepted
+    # the fall-through path walks 12 instructions; the jump joins it at insn 5 with r4
+    # a number instead of a pointer, but r4 is dead there (lookup reads r1, r2 only)
+    assert v.stats["insns_processed"] == 12

@@ -612,6 +612,10 @@ class Btf:
             t = self.type(self.resolve(cur))
             if isinstance(tok, int):
                 if isinstance(t, T.Array):
+                    if t.nelems and not 0 <= tok < t.nelems:  # nelems 0: a flexible array
+                        raise BtfNotFound(f"{self.name}: index [{tok}] is out of range for "
+                                          f"{where()} ({self.type_name(cur)}: "
+                                          f"{t.nelems} elements)")
                     bits += tok * self.size(t.type) * 8
                     cur = t.type
                 elif isinstance(t, T.Ptr):

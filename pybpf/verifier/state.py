@@ -372,13 +372,13 @@ def reg_covers(o: Reg, c: Reg, idmap: dict[int, int], exact: bool = False) -> bo
 
 def _stack_covers(fo: Frame, fc: Frame, idmap: dict[int, int], exact: bool) -> bool:
     so, sc = fo.stack, fc.stack
-    if so == sc and not fo.spills and not fc.spills:
-        return True
+    if so == sc:  # same byte kinds, so the same spill slots: compare the spilled registers
+        spo, spc = fo.spills, fc.spills
+        return all(reg_covers(spo[k], spc[k], idmap, exact) for k in spo)
     if exact:
-        if so != sc or fo.spills.keys() != fc.spills.keys():
-            return False
-        return all(reg_covers(fo.spills[k], fc.spills[k], idmap, True) for k in fo.spills)
-    for i in range(STACK):
+        return False
+    # the stack grows down from fp: skip the never-written (INVALID = 0) bytes below
+    for i in range(STACK - len(so.lstrip(b"\x00")), STACK):
         a = so[i]
         if a == INVALID:
             continue
