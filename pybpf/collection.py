@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import PybpfError
 from .mapapi import Map
 from .spec import ProgramSpec
 
@@ -35,12 +36,31 @@ class Program(ABC):
         """Release the program."""
 
 
+class NotInCollection(PybpfError, KeyError):
+    """``coll.programs[name]`` / ``coll.maps[name]`` for a name the collection lacks."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+class Named(dict[str, Any]):
+    """A dict of programs or maps whose missing keys name what there is."""
+
+    def __init__(self, what: str, items: dict[str, Any]) -> None:
+        super().__init__(items)
+        self.what = what
+
+    def __missing__(self, name: str) -> Any:
+        have = ", ".join(sorted(self)) or "none"
+        raise NotInCollection(f"no {self.what} {name!r} in the collection (have: {have})")
+
+
 class Collection:
     """Programs and maps by name; closing it closes everything it owns."""
 
     def __init__(self, programs: dict[str, Any], maps: dict[str, Map]) -> None:
-        self.programs = programs
-        self.maps = maps
+        self.programs: dict[str, Any] = Named("program", programs)
+        self.maps: dict[str, Map] = Named("map", maps)
 
     def close(self) -> None:
         for p in self.programs.values():

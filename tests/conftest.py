@@ -39,13 +39,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if "kernel" not in report.keywords:
         return
-    if report.when == "call":
-        _kernel_outcomes[report.outcome] += 1
-    elif report.when == "setup" and report.skipped:
+    if report.skipped and report.when in ("setup", "call"):
         _kernel_outcomes["skipped"] += 1
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
         _kernel_skip_reasons[reason.removeprefix("Skipped: ")] += 1
+    elif report.when == "call":
+        _kernel_outcomes[report.outcome] += 1
     elif report.when == "setup" and report.failed:
         _kernel_outcomes["failed"] += 1
 

@@ -227,3 +227,16 @@ def test_btf_member_path_index_out_of_range() -> None:
     assert last.bit_offset - first.bit_offset == 15 * 8
     with pytest.raises(PybpfError, match=r"index \[16\] is out of range for comm \(char\[16\]"):
         btf.member_path("task_struct", "comm[16]")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_missing_program_or_map_names_what_there_is(backend: str) -> None:
+    """Before: a bare KeyError: 'x'."""
+    prog = assemble_program("r0 = 0\nexit\n", "o.s").to_spec("op", ProgType.SOCKET_FILTER)
+    spec = CollectionSpec(programs={"op": prog}, maps={"m": MapSpec("m", MapType.HASH, 4, 4, 1)})
+    with spec.load(backend) as c:
+        with pytest.raises(PybpfError, match=r"no map 'x' in the collection \(have: m\)"):
+            c.maps["x"]
+        with pytest.raises(KeyError):  # still a KeyError for dict-style callers
+            c.programs["x"]
+        assert c.maps.get("x") is None and "op" in c.programs

@@ -113,7 +113,8 @@ def _trace(args: argparse.Namespace, source: str, filename: str, params: list[st
             from ..lang.parser import parse
 
             out.write("AST\n" + dump(parse(source, filename)) + "\n")
-        script = compile_for_kernel(source, filename, unsafe=args.unsafe, params=params)
+        script = compile_for_kernel(source, filename, unsafe=args.unsafe, params=params,
+                                    child=bool(args.cmd))
     except CompileError as e:
         sys.stderr.write(e.text.rstrip("\n") + "\n")
         return 1

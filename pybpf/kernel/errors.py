@@ -100,8 +100,11 @@ def _privilege_hint() -> str:
     except OSError:
         val = "?"
     uid = os.geteuid()
-    who = "root" if uid == 0 else f"uid {uid}"
-    return (f"operation not permitted for {who} "
+    if uid == 0:  # privileges are not what is missing: the kernel refuses this use
+        return ("the kernel refuses this even for root (kernel lockdown, a security module, "
+                "or a program/attach type this kernel does not allow, such as fentry/fexit/"
+                "LSM without BTF trampolines)")
+    return (f"operation not permitted for uid {uid} "
             f"(kernel.unprivileged_bpf_disabled={val}): {_PRIV_HINT}")
 
 

@@ -33,12 +33,16 @@ from .semantic import MapInfo, ProbeInfo, Semantic, field_signed
 
 EV_PRINTF, EV_EXIT, EV_PRINT_MAP, EV_PRINT_VALUE, EV_CLEAR, EV_ZERO = 1, 2, 3, 4, 5, 6
 EV_SYSTEM, EV_TIME, EV_CAT, EV_JOIN = 7, 8, 9, 10
+EV_MAP_FULL = 11  # [u64 event][u64 map id]: an update failed with E2BIG (once per map)
 JOIN_ARGS, JOIN_LEN = 16, 64  # join(): up to 16 strings of up to 63 characters
 MAX_ENTRIES = 4096
 RINGBUF = "ringbuf"
 SCRATCH = "scratch"
 GLOBALS = "globals"  # [u64 start time in ns], written by the runtime before BEGIN
 CPID = "cpid"  # [u64 pid of the -c child], written by the runtime (Session.set_cpid)
+LOST = "lost"  # PERCPU_ARRAY [u64]: records ringbuf_output could not store
+MAPFULL = "mapfull"  # ARRAY by map id [u64]: 1 once EV_MAP_FULL was sent for that map
+E2BIG = 7  # what map_update_elem returns (negated) on a full hash map
 RINGBUF_SIZE = 1 << 20
 PERCPU_KINDS = {"count", "sum", "min", "max", "avg", "stats", "hist", "lhist"}
 # x86-64 struct pt_regs offsets of the argument registers and the return value
@@ -101,6 +105,8 @@ class CompiledScript:
     programs: list[ProgramMeta] = field(default_factory=list)
     needs_globals: bool = False
     needs_cpid: bool = False
+    needs_lost: bool = False  # some program outputs records: count the ones dropped
+    needs_mapfull: bool = False  # some program updates a map: report the first E2BIG
     stack_maps: dict[int, str] = field(default_factory=dict)  # frame limit -> map name
     btf: Any = None  # the types of whole structs the script prints (decoded at print time)
 
@@ -168,6 +174,12 @@ class Codegen:
             spec.maps[GLOBALS] = MapSpec(GLOBALS, MapType.ARRAY, 4, 8, 1)
         if self.script.needs_cpid:
             spec.maps[CPID] = MapSpec(CPID, MapType.ARRAY, 4, 8, 1)
+        if self.script.needs_lost:
+            spec.maps[LOST] = MapSpec(LOST, MapType.PERCPU_ARRAY, 4, 8, 1)
+        if self.script.needs_mapfull:
+            spec.maps[MAPFULL] = MapSpec(MAPFULL, MapType.ARRAY, 4, 8,
+                                         max((m.id for m in self.script.maps.values()),
+                                             default=0) + 1)
         for limit, name in self.stack_maps.items():
             spec.maps[name] = MapSpec(name, MapType.STACK_TRACE, 4, 8 * limit, MAX_ENTRIES)
         self.script.stack_maps = dict(self.stack_maps)
@@ -554,6 +566,29 @@ class ProbeGen:
         e.add_ptr(R3, R9, val_off)
         e.mov_imm(R4, flags)
         e.call("map_update_elem")
+        self.map_full_check(meta)
+
+    def map_full_check(self, meta: MapMeta) -> None:
+        """After an update: on E2BIG (the map is full) send EV_MAP_FULL, the first time
+        only (a per-map flag), so the warning comes when it happens without a flood."""
+        e = self.e
+        self.cg.script.needs_mapfull = True
+        done = e.label()
+        e.jmp_imm(Jmp.JNE, R0, -E2BIG, done)
+        e.st_imm(4, FP, -8, meta.id)
+        e.ld_map(R1, MAPFULL)
+        e.mov(R2, FP)
+        e.alu_imm(Alu.ADD, R2, -8)
+        e.call("map_lookup_elem")
+        e.jmp_imm(Jmp.JEQ, R0, 0, done)
+        e.ldx(8, R1, R0, 0)
+        e.jmp_imm(Jmp.JNE, R1, 0, done)
+        e.st_imm(8, R0, 0, 1)
+        rec = self.salloc(16)
+        e.st_imm(8, R9, rec, EV_MAP_FULL)
+        e.st_imm(8, R9, rec + 8, meta.id)
+        self.emit_record(rec, 16)
+        e.mark(done)
 
     def assign_map(self, s: ast.AssignMap) -> None:
         meta = self.meta(s.map)
@@ -1465,6 +1500,20 @@ class ProbeGen:
         e.mov_imm(R3, size)
         e.mov_imm(R4, 0)
         e.call("ringbuf_output")
+        # a full ring drops the record: count it in LOST (the runtime's "Lost N events")
+        self.cg.script.needs_lost = True
+        ok = e.label()
+        e.jmp_imm(Jmp.JEQ, R0, 0, ok)
+        e.st_imm(4, FP, -8, 0)
+        e.ld_map(R1, LOST)
+        e.mov(R2, FP)
+        e.alu_imm(Alu.ADD, R2, -8)
+        e.call("map_lookup_elem")
+        e.jmp_imm(Jmp.JEQ, R0, 0, ok)
+        e.ldx(8, R1, R0, 0)
+        e.alu_imm(Alu.ADD, R1, 1)
+        e.stx(8, R0, 0, R1)
+        e.mark(ok)
 
     def call(self, x: ast.Call) -> None:
         e = self.e
@@ -1693,13 +1742,15 @@ def compile_script(source: str, filename: str = "stdin", *, unsafe: bool = False
                    params: list[str] | None = None,
                    tracepoint_format: Callable[[str], Any] | None | str = "tracefs",
                    expand: Callable[[ProbeSpec], list[ProbeSpec]] | None = None,
-                   ) -> CompiledScript:
+                   child: bool | None = None) -> CompiledScript:
     """Parse, check and generate code for ``source``; raises ``CompileError``.
 
     ``tracepoint_format(name)`` gives the format of tracepoint ``cat:name`` (an object
     with ``fields`` like ``pybpf.kernel.tracefs.Format``); by default tracefs is read.
     ``expand(spec)`` turns a wildcard probe into the concrete probes it matches (one
     program each, as bpftrace does); without it wildcards stay as written.
+    ``child``: whether a ``-c`` command will run (False makes ``cpid`` an error, as in
+    bpftrace; None leaves it unchecked).
     """
     from .parser import parse
 
@@ -1711,7 +1762,7 @@ def compile_script(source: str, filename: str = "stdin", *, unsafe: bool = False
     program = parse(source, filename)
     sem = Semantic(program, diags, unsafe=unsafe, params=params,
                    tracepoint_format=tracepoint_format,  # type: ignore[arg-type]
-                   expand=expand)
+                   expand=expand, child=child)
     sem.run()
     try:
         return Codegen(sem, diags).run()

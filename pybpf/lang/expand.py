@@ -54,7 +54,8 @@ def expander(list_tracepoints: ListFn = _tracefs_list) -> Callable[[ProbeSpec], 
 def compile_for_kernel(source: str, filename: str = "stdin", *, unsafe: bool = False,
                        params: list[str] | None = None,
                        list_tracepoints: ListFn = _tracefs_list,
-                       tracepoint_format: Any = "tracefs") -> CompiledScript:
+                       tracepoint_format: Any = "tracefs",
+                       child: bool | None = False) -> CompiledScript:
     """``compile_script`` with wildcard tracepoints expanded; raises ``CompileError``."""
     from .codegen import compile_script
 
@@ -62,4 +63,4 @@ def compile_for_kernel(source: str, filename: str = "stdin", *, unsafe: bool = F
         tracepoint_format = _tracefs_format
     return compile_script(source, filename, unsafe=unsafe, params=params,
                           tracepoint_format=tracepoint_format,
-                          expand=expander(list_tracepoints))
+                          expand=expander(list_tracepoints), child=child)

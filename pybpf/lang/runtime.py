@@ -22,6 +22,7 @@ from .codegen import (
     EV_CLEAR,
     EV_EXIT,
     EV_JOIN,
+    EV_MAP_FULL,
     EV_PRINT_MAP,
     EV_PRINT_VALUE,
     EV_PRINTF,
@@ -198,6 +199,8 @@ class Session:
         self.compat = compat
         self.unsafe = unsafe
         self.exited = False
+        self.err: TextIO = sys.stderr  # warnings
+        self.warned_full: set[str] = set()  # maps already reported full
 
     @property
     def maps(self) -> dict[str, Any]:
@@ -283,6 +286,10 @@ class Session:
             t = s.prints[_u64(rec, 8)]
             v = self.dec.value(t, rec, 16)
             self.write(O.value_event_json(v) + "\n" if self.json else O.value_text(v) + "\n")
+        elif ev == EV_MAP_FULL:
+            meta = s.map_by_id(_u64(rec, 8))
+            m = self.maps.get(meta.bpf_name)
+            self.warn_full(meta.name, getattr(m, "max_entries", 0))
         elif ev in (EV_CLEAR, EV_ZERO):
             meta = s.map_by_id(_u64(rec, 8))
             m = self.maps[meta.bpf_name]
@@ -292,6 +299,16 @@ class Session:
                 zero = _percpu_zero(m) if m.percpu else bytes(m.value_size)
                 for k in list(m.keys_raw()):
                     m.update_raw(k, zero)
+
+    def warn_full(self, name: str, limit: int) -> bool:
+        """Warn (once per map, on ``err``) that updates of ``name`` are being dropped."""
+        if name in self.warned_full:
+            return False
+        self.warned_full.add(name)
+        self.err.write(f"WARNING: map {name} is full ({limit} entries): further keys were "
+                       "dropped. Try increasing max_map_keys config\n")
+        self.err.flush()
+        return True
 
     # -- maps --------------------------------------------------------------
     def print_map(self, meta: MapMeta, top: int = 0, div: int = 1) -> None:

@@ -99,13 +99,21 @@ class ProbeInfo:
     formats: list[Any] | None = None  # every tracepoint's Format (wildcard expansions)
 
 
+def _no_match(p: ProbeSpec, raw: str) -> str:
+    """bpftrace 0.17's error for a wildcard attach point that matches nothing."""
+    if p.provider == "tracepoint":
+        return f"tracepoints not found: {p.target}:{p.func}"
+    return f"No probes matched: {raw}"
+
+
 class Semantic:
     def __init__(self, program: ast.Program, diags: Diagnostics, *, unsafe: bool = False,
                  params: list[str] | None = None,
                  tracepoint_format: Callable[[str], Any] | None = None,
                  expand: Callable[[ProbeSpec], list[ProbeSpec]] | None = None,
-                 btf: Any = "vmlinux") -> None:
+                 btf: Any = "vmlinux", child: bool | None = None) -> None:
         self.prog = program
+        self.child = child  # a -c command will run (None: unknown, cpid is not checked)
         self.diags = diags
         self.unsafe = unsafe
         self.params = params or []
@@ -143,7 +151,7 @@ class Semantic:
                 if self.expand is not None and ap.probe.wildcard:
                     found = self.expand(ap.probe)
                     if not found:
-                        self.diags.error(ap.loc, f"No probes matched: {ap.raw}")
+                        self.diags.error(ap.loc, _no_match(ap.probe, ap.raw))
                     specs.extend(found)
                 else:
                     specs.append(ap.probe)
@@ -512,6 +520,8 @@ class Semantic:
         return T.INT64 if t.kind == "int" else t
 
     def builtin(self, e: ast.Builtin) -> T.Type:
+        if e.name == "cpid" and self.child is False:
+            self.err(e.loc, "cpid cannot be used without child command")
         if e.name == "args":
             assert self.cur is not None
             bad = [s.provider for s in self.cur.specs

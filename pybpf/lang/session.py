@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..errors import PybpfError
-from .codegen import GLOBALS, RINGBUF, CompiledScript, ProgramMeta
+from .codegen import CPID, GLOBALS, LOST, RINGBUF, CompiledScript, ProgramMeta
 from .probes import ProbeSpec
 
 # bpftrace's default sample periods of software events (a count of events)
@@ -35,7 +35,7 @@ SPECIAL = ("BEGIN", "END")
 RING_SIZE_DEFAULT = 16 << 20
 # The drop counter the runtime reports, if the compiler emits it: an ARRAY or
 # PERCPU_ARRAY with one u64 at key 0, incremented when ringbuf_output fails.
-LOST_MAP = "lost"
+LOST_MAP = LOST
 _HDR = struct.Struct("<QQ").unpack_from
 _MISSING = object()
 
@@ -304,7 +304,6 @@ class KernelSession:
         self._printf_cache: dict[int, Any] = {}
         self._lost_map: Any = None
         self.lost = 0  # events the programs could not put in the ring buffer
-        self._warned_full: set[str] = set()
 
     # -- start ---------------------------------------------------------------
     @property
@@ -340,6 +339,8 @@ class KernelSession:
                 self.load()
             self._lost_map = self.coll.maps.get(LOST_MAP)
             self._set_start_time()
+            if self.child is not None and CPID in self.coll.maps:  # what cpid reads
+                self.coll.maps[CPID].update_raw(bytes(4), struct.pack("<Q", self.child.pid))
             if (self.compat == "0.17" or self.fmt == "json") and not self.quiet:
                 self.printer.attached(self.probe_count)
                 self._flush()
@@ -365,6 +366,7 @@ class KernelSession:
 
             self._printer = Session(self.script, self.coll.maps if self.coll else {}, self.out,
                                     fmt=self.fmt, compat=self.compat, unsafe=self.unsafe)
+            self._printer.err = self.err
         return self._printer
 
     def _set_start_time(self) -> None:
@@ -573,6 +575,8 @@ class KernelSession:
             self.detach()
             if self.coll is not None:
                 self.drain()
+                if self._lost_map is not None:
+                    self._report_lost()  # drops since the last record read
                 self.printer.exited = False
                 for meta in self.script.programs_for("END"):
                     self._run_special(meta)
@@ -587,18 +591,14 @@ class KernelSession:
         """Warn once (on ``err``) for each script map that reached its entry limit, so
         dropped updates do not pass silently; returns the names warned about."""
         full = []
+        printer = self.printer
         for name, meta in sorted(self.script.maps.items()):
             m = self.coll.maps.get(meta.bpf_name)
             limit = getattr(m, "max_entries", 0)
-            if m is None or not meta.keys or name in self._warned_full or limit <= 1:
+            if m is None or not meta.keys or name in printer.warned_full or limit <= 1:
                 continue
-            if sum(1 for _ in m.keys_raw()) >= limit:
-                self._warned_full.add(name)
+            if sum(1 for _ in m.keys_raw()) >= limit and printer.warn_full(name, limit):
                 full.append(name)
-                self.err.write(f"WARNING: map {name} is full ({limit} entries): further "
-                               "keys were dropped. Try increasing max_map_keys config\n")
-        if full:
-            self.err.flush()
         return full
 
     def close(self) -> None:

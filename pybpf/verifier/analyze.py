@@ -93,18 +93,20 @@ class Analyzer(CallChecks):
     def _path(self, pc: int, st: State, pending: list[tuple[int, State]]) -> None:
         insns, kinds, prune = self.insns, self.kinds, self.prune_at
         logging = self.log is not None
-        alu, ldx, store = self._alu, self._ldx, self._store
+        alu, ldx, store, cond = self._alu, self._ldx, self._store, self._cond
+        limit = self.max_insns
+        self.st = st  # the same state object all along this path
         while True:
-            self.pc, self.st = pc, st
+            self.pc = pc
             if prune[pc] and self._visit(pc, st):
                 if logging:
                     self._log(f"{pc}: safe: a state already proven safe here covers this one")
                 self._done(st)
                 return
-            self.processed += 1
+            n = self.processed = self.processed + 1
             if logging:
                 self._log_insn(pc, st)
-            if self.processed > self.max_insns:
+            if n > limit:
                 self.fail(f"the program is too complex: {self.max_insns} instructions were "
                           "processed without finishing; bound the loops more tightly")
             ins = insns[pc]
@@ -112,17 +114,17 @@ class Analyzer(CallChecks):
             if k == K_ALU:
                 alu(ins, st)
                 pc += 1
+            elif k == K_COND:
+                nxt = cond(pc, ins, st, pending)
+                if nxt is None:
+                    return
+                pc = nxt
             elif k == K_LDX:
                 ldx(ins, st)
                 pc += 1
             elif k == K_STORE:
                 store(ins, st)
                 pc += 1
-            elif k == K_COND:
-                nxt = self._cond(pc, ins, st, pending)
-                if nxt is None:
-                    return
-                pc = nxt
             elif k == K_JA:
                 pc = jump_target(pc, ins)
             elif k == K_LDDW:
