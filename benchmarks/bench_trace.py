@@ -256,8 +256,8 @@ def run() -> list[dict[str, Any]]:
     ours = [start_attached([*PYBPF, "-e", OPENAT], "Attached", "stderr") for _ in range(3)]
     refs = [start_attached([*bt, "-e", OPENAT], "Attaching", "stdout") for _ in range(3)]
     (ours_a, ours_ins), (ref_a, ref_ins) = min(ours), min(refs)  # best of 3 each
-    rows.append(_row("openat count start->'Attach' line (old)", ours_a, "s", f"bpftrace {ref_a:.3f} s",
-                     ref_a))
+    rows.append(_row("openat count start->'Attach' line (old)", ours_a, "s",
+                     f"bpftrace {ref_a:.3f} s", ref_a))
     rows.append(_row("openat count xlated insns", ours_ins, "insns",
                      f"bpftrace {ref_ins} insns", ref_ins))
 

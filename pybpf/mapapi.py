@@ -123,19 +123,32 @@ class StructCodec(Codec):
 
 
 class CtypesCodec(Codec):
-    """A ctypes Structure/Union/array type."""
+    """A ctypes Structure/Union/array or simple type (c_uint32, ...).
+
+    Values may be given as an instance, as what the type's constructor takes (an int for
+    a simple type, a tuple of fields for a structure); simple types decode to plain
+    Python values so decoded keys compare and hash like ints.
+    """
 
     def __init__(self, ctype: Any) -> None:
         import ctypes
 
         self.ctype = ctype
         self.size = ctypes.sizeof(ctype)
+        self.simple = issubclass(ctype, ctypes._SimpleCData)
 
     def encode(self, value: Any) -> bytes:
+        if not isinstance(value, self.ctype):
+            try:
+                value = self.ctype(*value) if isinstance(value, tuple) else self.ctype(value)
+            except (TypeError, ValueError) as e:
+                raise MapError(f"cannot make a {self.ctype.__name__} from {value!r}: {e}") \
+                    from None
         return bytes(value)
 
     def decode(self, raw: bytes) -> Any:
-        return self.ctype.from_buffer_copy(raw)
+        v = self.ctype.from_buffer_copy(raw)
+        return v.value if self.simple else v
 
 
 _INT_NAME = re.compile(r"(?:u|s|i|int|uint)(8|16|32|64)?")
@@ -161,7 +174,14 @@ def as_codec(spec: Any, size: int) -> Codec:
         if bits // 8 != size:
             raise MapError(f"{spec} is {bits // 8} bytes but the map holds {size}")
         return IntCodec(size, signed)
-    return CtypesCodec(spec)
+    try:
+        codec = CtypesCodec(spec)
+    except TypeError:
+        raise MapError(f"unknown codec {spec!r}: use 'int', u8/u16/u32/u64, s8..s64, "
+                       "i8..i64, a StructCodec or a ctypes type") from None
+    if codec.size != size:
+        raise MapError(f"{spec.__name__} is {codec.size} bytes but the map holds {size}")
+    return codec
 
 
 class Map(ABC):

@@ -240,3 +240,60 @@ def test_missing_program_or_map_names_what_there_is(backend: str) -> None:
         with pytest.raises(KeyError):  # still a KeyError for dict-style callers
             c.programs["x"]
         assert c.maps.get("x") is None and "op" in c.programs
+
+
+def test_ctypes_codecs_check_size_and_build_values() -> None:
+    """Before: typed(key=c_uint64) on a 4-byte key was accepted, m[6] encoded bytes(6)
+    (six zero bytes), and c_uint32 keys decoded to unhashable-by-value c_uint objects."""
+    import ctypes
+
+    class V(ctypes.Structure):
+        _fields_ = [("a", ctypes.c_uint32), ("b", ctypes.c_uint64)]
+
+    with CollectionSpec(maps={"m": MapSpec("m", MapType.HASH, 4, 16, 4)}).load("vm") as c:
+        m = c.maps["m"]
+        with pytest.raises(MapError, match="is 8 bytes but the map holds 4"):
+            m.typed(key=ctypes.c_uint64)
+        with pytest.raises(MapError, match="unknown codec 3.5"):
+            m.typed(key=3.5)
+        m.typed(key=ctypes.c_uint32, value=V)
+        m[ctypes.c_uint32(5)] = V(1, 2)
+        m[6] = (3, 4)
+        assert sorted((k, (v.a, v.b)) for k, v in m.items()) == [(5, (1, 2)), (6, (3, 4))]
+        with pytest.raises(MapError, match="cannot make a c_u?int.* from .x."):
+            m["x"] = (1, 2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_map_of_maps_takes_the_inner_map_object(backend: str) -> None:
+    """Before (vm): TypeError from RawCodec for aom[0] = inner, and 'expected 4 bytes,
+    got 0' for a mismatching inner map."""
+    inner = MapSpec("inner", MapType.ARRAY, 4, 4, 2)
+    spec = CollectionSpec(maps={
+        "aom": MapSpec("aom", MapType.ARRAY_OF_MAPS, 4, 4, 2, inner=inner),
+        "i1": MapSpec("i1", MapType.ARRAY, 4, 4, 2),
+        "i2": MapSpec("i2", MapType.HASH, 4, 4, 2),
+    })
+    with spec.load(backend) as c:
+        aom = c.maps["aom"].typed(key="u32", value="u32")
+        aom[0] = c.maps["i1"]
+        assert aom[0] == getattr(c.maps["i1"], "id")  # lookups answer the inner map's id
+        with pytest.raises(PybpfError, match="inner"):
+            aom[1] = c.maps["i2"]
+        del aom[0]
+        assert 0 not in aom
+
+
+@pytest.mark.kernel
+def test_have_helper_takes_names_with_the_bpf_prefix() -> None:
+    """Before: have_helper(XDP, 'bpf_map_lookup_elem') was False, an unknown id raised
+    IndexError and an int program type AttributeError."""
+    from pybpf.kernel import features
+
+    assert features.have_helper(ProgType.SOCKET_FILTER, "bpf_map_lookup_elem")
+    assert features.have_helper(int(ProgType.XDP), "xdp_adjust_head")
+    assert not features.have_helper(ProgType.SOCKET_FILTER, "bpf_xdp_adjust_head")
+    with pytest.raises(BadInput, match="unknown helper 'nosuch'"):
+        features.have_helper(ProgType.XDP, "nosuch")
+    with pytest.raises(BadInput, match="unknown helper id 9999"):
+        features.have_helper(ProgType.XDP, 9999)

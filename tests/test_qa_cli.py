@@ -162,3 +162,15 @@ def test_asm_of_binary_stdin_says_not_text(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\x9c\xff\x00\x01" * 4)))
     assert main(["asm", "-", "--hex"]) == 2
     assert "<stdin>: not a text file" in _err(capsys)
+
+
+def test_disasm_no_validate_mentions_trailing_bytes(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Before: the 5 bytes after the last whole instruction vanished without a word."""
+    f = tmp_path / "p.bin"
+    f.write_bytes(bytes.fromhex("b700000001000000" "9500000000000000") + b"\x01\x02\x03\x04\x05")
+    assert main(["disasm", str(f), "--no-validate"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "   0: (b7) r0 = 1\n   1: (95) exit\n"
+    assert err == (f"pybpf disasm: {f}: note: 5 trailing bytes after the last 8-byte "
+                   "instruction were not shown\n")

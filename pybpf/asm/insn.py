@@ -105,7 +105,18 @@ def _s32(v: int) -> int:
 
 
 def encode(insns: Iterable[Insn]) -> bytes:
-    return b"".join(i.encode() for i in insns)
+    """The little-endian bytes of ``insns``; a field that does not fit is a ``DecodeError``."""
+    seq = list(insns)
+    try:
+        return b"".join(i.encode() for i in seq)
+    except struct.error:
+        for index, ins in enumerate(seq):
+            try:
+                ins.encode()
+            except struct.error as e:
+                raise DecodeError(index, f"cannot encode {ins}: {e}") from None
+        raise  # pragma: no cover - the loop finds the slot
+
 
 
 def decode(raw: bytes | bytearray | memoryview, *, validate: bool = True) -> list[Insn]:
@@ -163,6 +174,12 @@ def validate_program(insns: Sequence[Insn]) -> None:
 def check_insn(ins: Insn) -> str | None:
     """The reason this single slot is invalid, or None. Wide pairs are checked by the caller."""
     op, dst, src, off, imm = ins.opcode, ins.dst, ins.src, ins.off, ins.imm
+    if dst < 0 or src < 0:
+        return f"negative register number (dst={dst}, src={src})"
+    if not -0x8000 <= off <= 0x7FFF:
+        return f"offset {off} does not fit in 16 bits"
+    if not -0x80000000 <= imm <= 0xFFFFFFFF:
+        return f"immediate {imm} does not fit in 32 bits"
     if dst > 10:
         return f"invalid destination register r{dst}"
     if src > 10 and not (op == LDDW):

@@ -52,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
         hint = "; it looks like assembly text: use 'pybpf asm'" if looks_like_text(raw) else ""
         raise BadInput(f"{name}: {e}{hint}") from None
     sys.stdout.write(text)
+    if len(raw) % 8:  # only reached with --no-validate: say what was not shown
+        sys.stdout.flush()
+        print(f"pybpf disasm: {name}: note: {len(raw) % 8} trailing bytes after the last "
+              "8-byte instruction were not shown", file=sys.stderr)
     return 0
 
 

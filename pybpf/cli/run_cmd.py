@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import BadInput, PybpfError
+from ..mapapi import Map
 from ..spec import CollectionSpec, ProgramSpec
 from ..uapi import ProgType
 
@@ -46,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the program of an object file to run (default: its only one)")
     parser.add_argument("--trace", action="store_true",
                         help="print each executed instruction and the registers it changed")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip the static verifier (vm backend; programs of a --type are "
+                             "verified before they run, raw programs are checked as they run)")
     parser.add_argument("--budget", type=int, default=None, metavar="N",
                         help="stop after N executed instructions (default 1000000)")
     parser.add_argument("--backend", choices=("vm", "kernel"), default="vm",
@@ -169,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
             r0 = coll.programs[name].test_run(mem).retval
     else:
         from ..vm import DEFAULT_BUDGET, VmError, VmProgram
+        from ..vm.maps import create_map
 
         out = sys.stdout
         fmt = _formatter(spec)
@@ -177,15 +182,19 @@ def run(args: argparse.Namespace) -> int:
             regs = " ".join(f"r{r}=0x{v:x}" for r, v in sorted(changed.items()))
             out.write(f"{idx:5}: {fmt(idx):<40} {regs}".rstrip() + "\n")
 
+        if not args.no_verify and ptype != ProgType.UNSPEC:
+            # As the kernel would: only a program the verifier accepts runs. A raw program
+            # has no context layout to verify against; the vm checks it as it runs.
+            from ..verifier import check
+
+            check(spec, maps=cs.maps)
         try:
-            with cs.load("vm", budget=args.budget or DEFAULT_BUDGET,
-                         trace=trace if args.trace else None) as coll:
-                prog_vm = coll.programs[name]
-                assert isinstance(prog_vm, VmProgram)
-                r0 = (prog_vm.run(b"", mem, pull_l2=True) if packet
-                      else prog_vm.run(bytearray(mem)))
-                for line in prog_vm.printk:
-                    out.write(f"trace_printk: {line.rstrip()}\n")
+            maps: dict[str, Map] = {n: create_map(ms) for n, ms in cs.maps.items()}
+            prog_vm = VmProgram(spec, maps, budget=args.budget or DEFAULT_BUDGET,
+                                trace=trace if args.trace else None)
+            r0 = prog_vm.run(b"", mem, pull_l2=True) if packet else prog_vm.run(bytearray(mem))
+            for line in prog_vm.printk:
+                out.write(f"trace_printk: {line.rstrip()}\n")
         except VmError as e:
             shown = STDIN if args.file == "-" else args.file
             raise VmError(f"{_place(shown, spec, e.index)}: {e}") from None

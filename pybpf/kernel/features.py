@@ -17,7 +17,8 @@ import os
 import struct
 from typing import Any
 
-from ..uapi import HELPER_NAMES, AttachType, Cmd, MapType, ProgType
+from ..errors import BadInput
+from ..uapi import HELPER_IDS, HELPER_NAMES, AttachType, Cmd, MapType, ProgType
 from .syscall import MapCreateAttr, ProgLoadAttr, addr_of, bpf_raw, close_fd
 
 _EXIT0 = struct.pack("<BBhiBBhi", 0xB7, 0, 0, 0, 0x95, 0, 0, 0)  # r0 = 0; exit
@@ -270,8 +271,18 @@ def have_map_type(t: MapType) -> bool:
 
 
 def have_helper(prog_type: ProgType, helper: str | int) -> bool:
-    name = helper if isinstance(helper, str) else HELPER_NAMES[helper]
-    return name in helpers(prog_type)
+    """Whether a ``prog_type`` program may call ``helper`` (an id, or a name with or
+    without the ``bpf_`` prefix)."""
+    if isinstance(helper, str):
+        name = helper.removeprefix("bpf_")
+        if name not in HELPER_IDS:
+            raise BadInput(f"unknown helper {helper!r}: check the spelling "
+                           "(e.g. map_lookup_elem or bpf_map_lookup_elem)")
+    elif 0 < helper < len(HELPER_NAMES):
+        name = HELPER_NAMES[helper]
+    else:
+        raise BadInput(f"unknown helper id {helper}: ids are 1..{len(HELPER_NAMES) - 1}")
+    return name in helpers(ProgType(prog_type))
 
 
 def missing_map_type(t: MapType) -> str | None:

@@ -329,6 +329,10 @@ class KernelMap(Map):
                            f"expected {self.value_buf_size}")
         vbuf = ctypes.create_string_buffer(value, max(len(value), 1))
         _, err = self._elem(Cmd.MAP_UPDATE_ELEM, key if self.key_size else None, vbuf, flags)
+        if err == E.EINVAL and self.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
+            raise BpfInvalid(f"updating {self._what()}: invalid argument: the inner map does "
+                             "not match this map's inner template (type, key/value size, "
+                             "max_entries, flags)", err, Cmd.MAP_UPDATE_ELEM)
         if err:
             raise error_for(Cmd.MAP_UPDATE_ELEM, err, self._what())
 

@@ -1,61 +1,140 @@
-"""The syntax tree: one dataclass per construct, each carrying its source span.
+"""The syntax tree: one plain class per construct, each carrying its source span.
 
 Passes (semantic checks, codegen) annotate expressions with ``type`` in place,
 as bpftrace's passes do over its one AST.
+
+The classes are declared like dataclasses (annotated fields, defaults) but built
+by ``_node``: ``dataclasses`` generates and compiles code per class, which cost
+more import time than the rest of the parser, and start-up is measured.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 from .errors import Loc
 
+_C = TypeVar("_C", bound=type)
+_REQUIRED = object()
 
-@dataclass(eq=False)
+
+class _Factory:
+    """A default made fresh for every node (``field(default_factory=...)``)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+class _NoInit:
+    """A field that is not an ``__init__`` parameter (``field(init=False)``)."""
+
+    def __init__(self, default: Any) -> None:
+        self.default = default
+
+
+def field(*, default: Any = _REQUIRED, default_factory: Callable[[], Any] | None = None,
+          init: bool = True) -> Any:
+    """``dataclasses.field`` for ``_node`` classes (the parts this module uses)."""
+    if not init:
+        return _NoInit(None if default is _REQUIRED else default)
+    if default_factory is not None:
+        return _Factory(default_factory)
+    return default
+
+
+@dataclass_transform(eq_default=False, field_specifiers=(field,))
+def _node(cls: _C) -> _C:
+    """Give ``cls`` dataclass-style ``__init__``/``__repr__`` and ``_fields`` (every field,
+    bases first); equality stays identity, as with ``@dataclass(eq=False)``."""
+    params: list[tuple[str, Any]] = list(getattr(cls, "_params", ()))
+    fixed: list[tuple[str, Any]] = list(getattr(cls, "_fixed", ()))
+    for name, ann in cls.__dict__.get("__annotations__", {}).items():
+        if str(ann).startswith("ClassVar"):
+            continue
+        d = cls.__dict__.get(name, _REQUIRED)
+        if isinstance(d, _NoInit):
+            fixed.append((name, d.default))
+            setattr(cls, name, d.default)
+        else:
+            params.append((name, d))
+            if isinstance(d, _Factory):
+                delattr(cls, name)
+    names = tuple(n for n, _ in params)
+    cls._params, cls._fixed = tuple(params), tuple(fixed)  # type: ignore[attr-defined]
+    fields = tuple(n for n, _ in fixed) + names
+    cls._fields = fields  # type: ignore[attr-defined]
+
+    def __init__(self: Any, *args: Any, **kw: Any) -> None:
+        if len(args) > len(params):
+            raise TypeError(f"{cls.__name__}() takes {len(params)} arguments")
+        for name, value in zip(names, args, strict=False):
+            setattr(self, name, value)
+        for name, d in params[len(args):]:
+            if name in kw:
+                value = kw.pop(name)
+            elif d is _REQUIRED:
+                raise TypeError(f"{cls.__name__}() missing argument: {name!r}")
+            else:
+                value = d.make() if isinstance(d, _Factory) else d
+            setattr(self, name, value)
+        if kw:
+            raise TypeError(f"{cls.__name__}() got unexpected arguments: {sorted(kw)}")
+
+    def __repr__(self: Any) -> str:
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in fields)
+        return f"{cls.__name__}({inner})"
+
+    cls.__init__ = __init__  # type: ignore[misc]
+    cls.__repr__ = __repr__  # type: ignore[assignment]
+    return cls
+
+
+@_node
 class Node:
+    _fields: ClassVar[tuple[str, ...]]  # every field's name, bases first
     loc: Loc
 
 
-@dataclass(eq=False)
+@_node
 class Expr(Node):
     type: Any = field(default=None, init=False)
 
 
-@dataclass(eq=False)
+@_node
 class Integer(Expr):
     value: int
     is_bool: bool = False
 
 
-@dataclass(eq=False)
+@_node
 class String(Expr):
     value: str
 
 
-@dataclass(eq=False)
+@_node
 class Builtin(Expr):
     name: str
 
 
-@dataclass(eq=False)
+@_node
 class Identifier(Expr):
     name: str
 
 
-@dataclass(eq=False)
+@_node
 class PositionalParameter(Expr):
     n: int  # 0 means $#
 
 
-@dataclass(eq=False)
+@_node
 class Call(Expr):
     name: str
     args: list[Expr]
     name_loc: Loc | None = None
 
 
-@dataclass(eq=False)
+@_node
 class Map(Expr):
     name: str
     keys: list[Expr] = field(default_factory=list)
@@ -66,12 +145,12 @@ class Map(Expr):
         return self.name
 
 
-@dataclass(eq=False)
+@_node
 class Variable(Expr):
     name: str
 
 
-@dataclass(eq=False)
+@_node
 class Binop(Expr):
     op: str
     left: Expr
@@ -79,7 +158,7 @@ class Binop(Expr):
     op_loc: Loc | None = None
 
 
-@dataclass(eq=False)
+@_node
 class Unop(Expr):
     op: str  # "-", "!", "~", "*", "&", "++", "--"
     expr: Expr
@@ -87,38 +166,38 @@ class Unop(Expr):
     op_loc: Loc | None = None
 
 
-@dataclass(eq=False)
+@_node
 class Ternary(Expr):
     cond: Expr
     left: Expr
     right: Expr
 
 
-@dataclass(eq=False)
+@_node
 class FieldAccess(Expr):
     expr: Expr
     field: str
     arrow: bool = False
 
 
-@dataclass(eq=False)
+@_node
 class ArrayAccess(Expr):
     expr: Expr
     index: Expr
 
 
-@dataclass(eq=False)
+@_node
 class TupleAccess(Expr):
     expr: Expr
     index: int
 
 
-@dataclass(eq=False)
+@_node
 class Tuple(Expr):
     elems: list[Expr]
 
 
-@dataclass(eq=False)
+@_node
 class TypeSpec:
     """A type as written in a cast or declaration: ``uint8``, ``struct task_struct *``."""
 
@@ -133,36 +212,36 @@ class TypeSpec:
         return s + (f"[{self.array}]" if self.array is not None else "")
 
 
-@dataclass(eq=False)
+@_node
 class Cast(Expr):
     to: TypeSpec
     expr: Expr
     type_loc: Loc | None = None
 
 
-@dataclass(eq=False)
+@_node
 class Sizeof(Expr):
     of: TypeSpec | Expr
 
 
-@dataclass(eq=False)
+@_node
 class Offsetof(Expr):
     of: TypeSpec | Expr
     fields: list[str]
 
 
 # -- statements --------------------------------------------------------------
-@dataclass(eq=False)
+@_node
 class Stmt(Node):
     pass
 
 
-@dataclass(eq=False)
+@_node
 class ExprStmt(Stmt):
     expr: Expr
 
 
-@dataclass(eq=False)
+@_node
 class AssignMap(Stmt):
     map: Map
     expr: Expr
@@ -170,7 +249,7 @@ class AssignMap(Stmt):
     op_loc: Loc | None = None
 
 
-@dataclass(eq=False)
+@_node
 class AssignVar(Stmt):
     var: Variable
     expr: Expr
@@ -180,39 +259,39 @@ class AssignVar(Stmt):
     op_loc: Loc | None = None
 
 
-@dataclass(eq=False)
+@_node
 class VarDecl(Stmt):
     var: Variable
     decl_type: TypeSpec | None = None
 
 
-@dataclass(eq=False)
+@_node
 class If(Stmt):
     cond: Expr
     then: list[Stmt]
     orelse: list[Stmt] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@_node
 class Unroll(Stmt):
     count: Expr
     body: list[Stmt]
 
 
-@dataclass(eq=False)
+@_node
 class While(Stmt):
     cond: Expr
     body: list[Stmt]
 
 
-@dataclass(eq=False)
+@_node
 class ForMap(Stmt):
     var: Variable
     map: Map
     body: list[Stmt]
 
 
-@dataclass(eq=False)
+@_node
 class ForRange(Stmt):
     var: Variable
     start: Expr
@@ -220,20 +299,20 @@ class ForRange(Stmt):
     body: list[Stmt]
 
 
-@dataclass(eq=False)
+@_node
 class Jump(Stmt):
     kind: str  # "break", "continue", "return"
     expr: Expr | None = None
 
 
 # -- top level ----------------------------------------------------------------
-@dataclass(eq=False)
+@_node
 class AttachPoint(Node):
     raw: str
     probe: Any = None  # probes.ProbeSpec once parsed
 
 
-@dataclass(eq=False)
+@_node
 class Probe(Node):
     attach_points: list[AttachPoint]
     pred: Expr | None
@@ -241,7 +320,7 @@ class Probe(Node):
     index: int = 0
 
 
-@dataclass(eq=False)
+@_node
 class Program(Node):
     probes: list[Probe]
     config: list[AssignVar] = field(default_factory=list)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from . import ast
@@ -27,10 +26,10 @@ def _walk(node: Any, depth: int, lines: list[str]) -> None:
         lines.append(f"{pad}{node!r}")
         return
     scalars, children = [], []
-    for f in dataclasses.fields(node):
-        if f.name in _SKIP:
+    for name in node._fields:
+        if name in _SKIP:
             continue
-        v = getattr(node, f.name)
+        v = getattr(node, name)
         if isinstance(v, ast.Node) or (isinstance(v, list) and v and
                                        isinstance(v[0], ast.Node)):
             children.append(v)

@@ -33,15 +33,14 @@ from .semantic import MapInfo, ProbeInfo, Semantic, field_signed
 
 EV_PRINTF, EV_EXIT, EV_PRINT_MAP, EV_PRINT_VALUE, EV_CLEAR, EV_ZERO = 1, 2, 3, 4, 5, 6
 EV_SYSTEM, EV_TIME, EV_CAT, EV_JOIN = 7, 8, 9, 10
-EV_MAP_FULL = 11  # [u64 event][u64 map id]: an update failed with E2BIG (once per map)
 JOIN_ARGS, JOIN_LEN = 16, 64  # join(): up to 16 strings of up to 63 characters
 MAX_ENTRIES = 4096
 RINGBUF = "ringbuf"
 SCRATCH = "scratch"
 GLOBALS = "globals"  # [u64 start time in ns], written by the runtime before BEGIN
 CPID = "cpid"  # [u64 pid of the -c child], written by the runtime (Session.set_cpid)
-LOST = "lost"  # PERCPU_ARRAY [u64]: records ringbuf_output could not store
-MAPFULL = "mapfull"  # ARRAY by map id [u64]: 1 once EV_MAP_FULL was sent for that map
+LOST = "lost"  # ARRAY [u64]: records ringbuf_output could not store (atomic adds)
+MAPFULL = "mapfull"  # ARRAY [u64 per map id]: 1 once an update of that map hit E2BIG
 E2BIG = 7  # what map_update_elem returns (negated) on a full hash map
 RINGBUF_SIZE = 1 << 20
 PERCPU_KINDS = {"count", "sum", "min", "max", "avg", "stats", "hist", "lhist"}
@@ -175,11 +174,10 @@ class Codegen:
         if self.script.needs_cpid:
             spec.maps[CPID] = MapSpec(CPID, MapType.ARRAY, 4, 8, 1)
         if self.script.needs_lost:
-            spec.maps[LOST] = MapSpec(LOST, MapType.PERCPU_ARRAY, 4, 8, 1)
-        if self.script.needs_mapfull:
-            spec.maps[MAPFULL] = MapSpec(MAPFULL, MapType.ARRAY, 4, 8,
-                                         max((m.id for m in self.script.maps.values()),
-                                             default=0) + 1)
+            spec.maps[LOST] = MapSpec(LOST, MapType.ARRAY, 4, 8, 1)
+        if self.script.needs_mapfull:  # one value holding a u64 flag per map id
+            nflags = max((m.id for m in self.script.maps.values()), default=0) + 1
+            spec.maps[MAPFULL] = MapSpec(MAPFULL, MapType.ARRAY, 4, 8 * nflags, 1)
         for limit, name in self.stack_maps.items():
             spec.maps[name] = MapSpec(name, MapType.STACK_TRACE, 4, 8 * limit, MAX_ENTRIES)
         self.script.stack_maps = dict(self.stack_maps)
@@ -569,25 +567,14 @@ class ProbeGen:
         self.map_full_check(meta)
 
     def map_full_check(self, meta: MapMeta) -> None:
-        """After an update: on E2BIG (the map is full) send EV_MAP_FULL, the first time
-        only (a per-map flag), so the warning comes when it happens without a flood."""
+        """After an update: on E2BIG (the map is full) set the map's flag in MAPFULL, which
+        the runtime watches; 4 instructions, only on the failing path."""
         e = self.e
         self.cg.script.needs_mapfull = True
         done = e.label()
         e.jmp_imm(Jmp.JNE, R0, -E2BIG, done)
-        e.st_imm(4, FP, -8, meta.id)
-        e.ld_map(R1, MAPFULL)
-        e.mov(R2, FP)
-        e.alu_imm(Alu.ADD, R2, -8)
-        e.call("map_lookup_elem")
-        e.jmp_imm(Jmp.JEQ, R0, 0, done)
-        e.ldx(8, R1, R0, 0)
-        e.jmp_imm(Jmp.JNE, R1, 0, done)
-        e.st_imm(8, R0, 0, 1)
-        rec = self.salloc(16)
-        e.st_imm(8, R9, rec, EV_MAP_FULL)
-        e.st_imm(8, R9, rec + 8, meta.id)
-        self.emit_record(rec, 16)
+        e.ld_map_value(R1, MAPFULL, 8 * meta.id)
+        e.st_imm(8, R1, 0, 1)
         e.mark(done)
 
     def assign_map(self, s: ast.AssignMap) -> None:
@@ -641,7 +628,7 @@ class ProbeGen:
         miss, done = e.label(), e.label()
         self.lookup(meta, key)
         e.jmp_imm(Jmp.JEQ, R0, 0, miss)
-        if val_slot is not None:
+        if val_slot is not None and kind not in ("hist", "lhist"):
             e.ldx(8, R1, FP, val_slot)
         if kind in ("count", "hist", "lhist"):
             e.ldx(8, R2, R0, 0)
@@ -688,9 +675,11 @@ class ProbeGen:
     def log2_bucket(self) -> None:
         """r0 = hist bucket of the signed value in r1: 0 below zero, 1 for 0, log2+2 above."""
         e = self.e
-        neg, zero_l, done = e.label(), e.label(), e.label()
-        e.jmp_imm(Jmp.JSLT, R1, 0, neg)
-        e.jmp_imm(Jmp.JEQ, R1, 0, zero_l)
+        done = e.label()
+        e.mov_imm(R0, 0)
+        e.jmp_imm(Jmp.JSLT, R1, 0, done)
+        e.mov_imm(R0, 1)
+        e.jmp_imm(Jmp.JEQ, R1, 0, done)
         e.mov_imm(R0, 2)
         for shift in (16, 8, 4, 2, 1):  # bpftrace caps at the [2G, 4G) bucket
             skip = e.label()
@@ -700,12 +689,6 @@ class ProbeGen:
             e.mov(R1, R2)
             e.alu_imm(Alu.ADD, R0, shift)
             e.mark(skip)
-        e.ja(done)
-        e.mark(neg)
-        e.mov_imm(R0, 0)
-        e.ja(done)
-        e.mark(zero_l)
-        e.mov_imm(R0, 1)
         e.mark(done)
 
     def linear_bucket(self, lo: int, hi: int, step: int) -> None:
@@ -1504,15 +1487,9 @@ class ProbeGen:
         self.cg.script.needs_lost = True
         ok = e.label()
         e.jmp_imm(Jmp.JEQ, R0, 0, ok)
-        e.st_imm(4, FP, -8, 0)
-        e.ld_map(R1, LOST)
-        e.mov(R2, FP)
-        e.alu_imm(Alu.ADD, R2, -8)
-        e.call("map_lookup_elem")
-        e.jmp_imm(Jmp.JEQ, R0, 0, ok)
-        e.ldx(8, R1, R0, 0)
-        e.alu_imm(Alu.ADD, R1, 1)
-        e.stx(8, R0, 0, R1)
+        e.ld_map_value(R1, LOST)
+        e.mov_imm(R2, 1)
+        e.atomic_add(R1, 0, R2)
         e.mark(ok)
 
     def call(self, x: ast.Call) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..asm.insn import Insn, lddw
-from ..asm.opcodes import Alu, Class, Jmp, Mode, PseudoSrc, Size, Source
+from ..asm.opcodes import Alu, AtomicOp, Class, Jmp, Mode, PseudoSrc, Size, Source
 from ..spec import MapRef, SourceLoc
 from ..uapi import HELPER_IDS
 
@@ -171,6 +171,15 @@ class Emitter:
     def ld_map(self, dst: int, name: str) -> None:
         self.map_refs.append(MapRef(len(self.insns), name, PseudoSrc.MAP_FD))
         self.emit(*lddw(dst, 0, PseudoSrc.MAP_FD))
+
+    def ld_map_value(self, dst: int, name: str, offset: int = 0) -> None:
+        """dst = the address of array map ``name``'s value (+offset): no helper call."""
+        self.map_refs.append(MapRef(len(self.insns), name, PseudoSrc.MAP_VALUE, offset))
+        self.emit(*lddw(dst, offset << 32, PseudoSrc.MAP_VALUE))  # offset: 2nd imm
+
+    def atomic_add(self, dst: int, off: int, src: int) -> None:
+        """*(u64 *)(dst + off) += src, atomically (other CPUs update it too)."""
+        self.emit(Insn(Class.STX | Size.DW | Mode.ATOMIC, dst, src, off, AtomicOp.ADD))
 
     def ld_func(self, dst: int, label: int) -> None:
         """dst = the address of the callback subprogram at ``label`` (BPF_PSEUDO_FUNC)."""

@@ -22,7 +22,6 @@ from .codegen import (
     EV_CLEAR,
     EV_EXIT,
     EV_JOIN,
-    EV_MAP_FULL,
     EV_PRINT_MAP,
     EV_PRINT_VALUE,
     EV_PRINTF,
@@ -31,6 +30,7 @@ from .codegen import (
     EV_ZERO,
     GLOBALS,
     JOIN_LEN,
+    MAPFULL,
     RINGBUF,
     CompiledScript,
     MapMeta,
@@ -286,10 +286,6 @@ class Session:
             t = s.prints[_u64(rec, 8)]
             v = self.dec.value(t, rec, 16)
             self.write(O.value_event_json(v) + "\n" if self.json else O.value_text(v) + "\n")
-        elif ev == EV_MAP_FULL:
-            meta = s.map_by_id(_u64(rec, 8))
-            m = self.maps.get(meta.bpf_name)
-            self.warn_full(meta.name, getattr(m, "max_entries", 0))
         elif ev in (EV_CLEAR, EV_ZERO):
             meta = s.map_by_id(_u64(rec, 8))
             m = self.maps[meta.bpf_name]
@@ -299,6 +295,21 @@ class Session:
                 zero = _percpu_zero(m) if m.percpu else bytes(m.value_size)
                 for k in list(m.keys_raw()):
                     m.update_raw(k, zero)
+
+    def check_full(self) -> list[str]:
+        """Warn about every map whose flag the programs set on E2BIG (once per map);
+        returns the names warned about now."""
+        flags = self.maps.get(MAPFULL)
+        raw = flags.lookup_raw(bytes(4)) if flags is not None else None
+        if not raw:
+            return []
+        out = []
+        for name, meta in sorted(self.script.maps.items()):
+            if _u64(raw, 8 * meta.id) and name not in self.warned_full:
+                m = self.maps.get(meta.bpf_name)
+                self.warn_full(name, getattr(m, "max_entries", 0))
+                out.append(name)
+        return out
 
     def warn_full(self, name: str, limit: int) -> bool:
         """Warn (once per map, on ``err``) that updates of ``name`` are being dropped."""
@@ -356,9 +367,11 @@ def run_vm(script: CompiledScript, fires: Iterable[tuple[str, bytes]] = (), *,
                 break
             coll.programs[name].test_run(ctx=ctx)
             sess.drain()
+            sess.check_full()
         for meta in script.programs_for("END"):
             coll.programs[meta.name].test_run(ctx=bytes(64))
             sess.drain()
+        sess.check_full()
         sess.print_all()
     finally:
         coll.close()

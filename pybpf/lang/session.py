@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..errors import PybpfError
-from .codegen import CPID, GLOBALS, LOST, RINGBUF, CompiledScript, ProgramMeta
+from .codegen import CPID, GLOBALS, LOST, MAPFULL, RINGBUF, CompiledScript, ProgramMeta
 from .probes import ProbeSpec
 
 # bpftrace's default sample periods of software events (a count of events)
@@ -33,6 +33,7 @@ SOFTWARE_DEFAULTS = {"cpu-clock": 1_000_000, "cpu": 1_000_000, "task-clock": 1_0
                      "dummy": 1, "bpf-output": 1}
 SPECIAL = ("BEGIN", "END")
 RING_SIZE_DEFAULT = 16 << 20
+FULL_CHECK_PERIOD = 0.2  # seconds between looks at the programs' map-full flags
 # The drop counter the runtime reports, if the compiler emits it: an ARRAY or
 # PERCPU_ARRAY with one u64 at key 0, incremented when ringbuf_output fails.
 LOST_MAP = LOST
@@ -502,8 +503,13 @@ class KernelSession:
             if watch >= 0:
                 ep.register(watch, select.EPOLLIN)
             deadline = None if timeout is None else time.monotonic() + timeout
+            watch_full = MAPFULL in self.coll.maps
+            next_full = time.monotonic() + FULL_CHECK_PERIOD
             while True:
                 self.drain()
+                if watch_full and time.monotonic() >= next_full:
+                    self.printer.check_full()  # warn while it happens, not only at the end
+                    next_full = time.monotonic() + FULL_CHECK_PERIOD
                 if self.exited:
                     return self._stopped("exit")
                 if self._stop_requested:
@@ -516,6 +522,9 @@ class KernelSession:
                     wait = deadline - time.monotonic()
                     if wait <= 0:
                         return self._stopped("timeout")
+                if watch_full:
+                    gap = max(next_full - time.monotonic(), 0.0)
+                    wait = gap if wait < 0 else min(wait, gap)
                 for fd, _ in ep.poll(wait):
                     if fd == self._wake_r:
                         try:
@@ -590,8 +599,8 @@ class KernelSession:
     def warn_full_maps(self) -> list[str]:
         """Warn once (on ``err``) for each script map that reached its entry limit, so
         dropped updates do not pass silently; returns the names warned about."""
-        full = []
         printer = self.printer
+        full = printer.check_full()
         for name, meta in sorted(self.script.maps.items()):
             m = self.coll.maps.get(meta.bpf_name)
             limit = getattr(m, "max_entries", 0)

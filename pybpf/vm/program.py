@@ -30,6 +30,7 @@ from ..mapapi import Map
 from ..spec import ProgramSpec
 from ..uapi import ProgType
 from . import helpers as _helpers
+from . import iter_helpers as _iter_helpers  # noqa: F401 - registers for_each/stack helpers
 from . import pkt_helpers as _pkt_helpers  # noqa: F401 - registers the packet helpers
 from .helpers import HELPERS, Helper, HelperFn, ProgramExit, TailCall
 from .memory import (

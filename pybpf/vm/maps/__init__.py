@@ -19,6 +19,7 @@ from .hashmap import HashMap, LruHashMap, LruPercpuHashMap, PercpuHashMap
 from .lpm import LpmTrieMap
 from .queue import BloomFilterMap, QueueMap, StackMap
 from .ringbuf import RingBufMap
+from .stacktrace import StackTraceMap
 
 MAP_CLASSES: dict[MapType, type[VmMap]] = {
     MapType.HASH: HashMap,
@@ -36,6 +37,7 @@ MAP_CLASSES: dict[MapType, type[VmMap]] = {
     MapType.PROG_ARRAY: ProgArrayMap,
     MapType.ARRAY_OF_MAPS: ArrayOfMapsMap,
     MapType.HASH_OF_MAPS: HashOfMapsMap,
+    MapType.STACK_TRACE: StackTraceMap,
 }
 
 
@@ -72,5 +74,6 @@ __all__ = [
     "MAP_CLASSES", "ArrayMap", "ArrayOfMapsMap", "BloomFilterMap", "HashMap", "HashOfMapsMap",
     "LpmTrieMap", "LruHashMap", "LruPercpuHashMap", "MapOpError", "PercpuArrayMap",
     "PercpuHashMap", "PerfEventArrayMap", "ProgArrayMap", "QueueMap", "RingBufMap", "StackMap",
+    "StackTraceMap",
     "VmMap", "create_map", "map_by_id",
 ]

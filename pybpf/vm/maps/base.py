@@ -40,6 +40,7 @@ _ERRNO_TEXT = {
     errno.ENOSPC: "the map is full",
     errno.EPERM: "the map is frozen (read-only from user space)",
     errno.EOPNOTSUPP: "operation not supported by this map type",
+    errno.EBADF: "no live vm map or program with that id (the vm's stand-in for an fd)",
 }
 
 

@@ -166,6 +166,13 @@ class _MapOfMapsMixin(VmMap):
         spec.name = name or f"{self.name}.inner"
         return create_map(spec, self.ncpus)
 
+    def _encode_value(self, value: Any) -> bytes:
+        """A typed update may give the inner map itself (the kernel backend takes a
+        KernelMap the same way): it goes in as its id, the vm's stand-in for an fd."""
+        if isinstance(value, VmMap):
+            return u32(value.id)
+        return super()._encode_value(value)
+
     def _resolve(self, value: bytes) -> VmMap | None:
         inner = map_by_id(int.from_bytes(value[:4], "little"))
         if inner is not None:
