@@ -297,3 +297,18 @@ def test_have_helper_takes_names_with_the_bpf_prefix() -> None:
         features.have_helper(ProgType.XDP, "nosuch")
     with pytest.raises(BadInput, match="unknown helper id 9999"):
         features.have_helper(ProgType.XDP, 9999)
+
+
+def test_fields_that_do_not_fit_are_bad_input_not_struct_errors() -> None:
+    """Before: Builder().load('u32', 0, 1, 1 << 20) passed validation and encode() raised
+    struct.error; a negative register silently encoded as r15."""
+    from pybpf.asm import Builder, encode
+    from pybpf.asm.insn import Insn
+
+    with pytest.raises(BadInput, match="instruction 0: offset 1048576 does not fit in 16 bits"):
+        Builder().load("u32", 0, 1, 1 << 20).exit().insns()
+    with pytest.raises(BadInput, match=r"negative register number \(dst=-1, src=1\)"):
+        Builder().mov(-1, 1).exit().insns()
+    with pytest.raises(BadInput, match="instruction 1: cannot encode"):
+        encode([Insn(0x95, 0, 0, 0, 0), Insn(0xB7, 0, 0, 0, 1 << 33)])
+    assert encode([Insn(0xB7, 0, 0, 0, -1)]) == bytes.fromhex("b7000000ffffffff")

@@ -174,3 +174,13 @@ def test_disasm_no_validate_mentions_trailing_bytes(tmp_path: Path,
     assert out == "   0: (b7) r0 = 1\n   1: (95) exit\n"
     assert err == (f"pybpf disasm: {f}: note: 5 trailing bytes after the last 8-byte "
                    "instruction were not shown\n")
+
+
+def test_run_of_assembly_using_maps_says_how_to_get_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before: 'insn 0: instruction refers to map 'm', which was not given (have: none)'."""
+    f = tmp_path / "m.s"
+    f.write_text("r1 = map_fd(counts) ll\nr0 = 0\nexit\n")
+    assert main(["run", str(f)]) == 2
+    err = _err(capsys)
+    assert f"{f}: the program uses map(s) counts, which `pybpf run` cannot create" in err

@@ -155,6 +155,11 @@ def run(args: argparse.Namespace) -> int:
         raise BadInput(f"--budget {args.budget}: the instruction budget must be at least 1")
     cs, name = load_collection(args.file, TYPES[args.type] if args.type else None, args.prog)
     spec = cs.programs[name]
+    missing = sorted({r.name for r in spec.map_refs} - set(cs.maps))
+    if missing:
+        raise BadInput(f"{args.file}: the program uses map(s) {', '.join(missing)}, which "
+                       "`pybpf run` cannot create for assembly or bytecode: define them with "
+                       "MapSpec in a CollectionSpec (Python), or run an object (.o) that does")
     ptype = spec.type
     if args.backend == "kernel" and ptype not in KERNEL_RUNNABLE:
         kind = "raw" if ptype == ProgType.UNSPEC else ptype.name.lower()
