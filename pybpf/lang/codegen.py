@@ -166,8 +166,10 @@ class Codegen:
             mtype = MapType.PERCPU_HASH if meta.percpu else MapType.HASH
             spec.maps[meta.bpf_name] = MapSpec(meta.bpf_name, mtype, meta.key_size,
                                                max(meta.value_size, 8), MAX_ENTRIES)
-        spec.maps[SCRATCH] = MapSpec(SCRATCH, MapType.PERCPU_ARRAY, 4,
-                                     (self.scratch_max + 7) & ~7, 1)
+        if any(r.name == SCRATCH for p in spec.programs.values() for r in p.map_refs):
+            # only programs too big for the stack use it: one map fewer to create
+            spec.maps[SCRATCH] = MapSpec(SCRATCH, MapType.PERCPU_ARRAY, 4,
+                                         (self.scratch_max + 7) & ~7, 1)
         spec.maps[RINGBUF] = MapSpec(RINGBUF, MapType.RINGBUF, 0, 0, RINGBUF_SIZE)
         if self.script.needs_globals:
             spec.maps[GLOBALS] = MapSpec(GLOBALS, MapType.ARRAY, 4, 8, 1)
@@ -1285,6 +1287,9 @@ class ProbeGen:
                 e.ldx(8, R0, FP, slot)
                 self.stack -= 8
                 return
+            if self.pspec.provider == "usdt":  # argN is the note's operand, not a register
+                self.usdt_arg(i, x.loc)
+                return
             if i >= len(PT_REGS_ARGS):
                 raise CodegenError(x.loc, f"{n} is not available on x86-64 (6 register args)")
             e.ldx(8, R0, R6, PT_REGS_ARGS[i])
@@ -1312,6 +1317,50 @@ class ProbeGen:
             self.stack_id(x.type or T.stack(n))
         else:
             raise CodegenError(x.loc, f"the {n} builtin is not supported by pybpf yet")
+
+    def usdt_arg(self, i: int, loc: Loc | None) -> None:
+        """r0 = argument i of the USDT probe, as its note's ``size@operand`` describes it
+        (a constant, a register, or memory at reg+disp(+index*scale)), sign/zero-extended."""
+        from ..symbols.usdt import find_probes
+
+        p = self.pspec
+        try:
+            probes = find_probes(p.target, p.ns or "*", p.func)
+        except Exception as exc:  # noqa: BLE001 - any unreadable binary is a user error here
+            raise CodegenError(loc, f"usdt:{p.target}: cannot read its USDT notes: {exc}") from exc
+        if not probes:
+            raise CodegenError(loc, f"{p.name}: no such USDT probe")
+        args = probes[0].args
+        if i >= len(args):
+            raise CodegenError(loc, f"arg{i}: {p.name} has only {len(args)} arguments")
+        a, e = args[i], self.e
+        if a.kind == "const":
+            e.mov_imm(R0, a.offset)
+            return
+        if a.symbol:
+            raise CodegenError(loc, f"arg{i} of {p.name} is a %rip-relative global "
+                                    f"({a.symbol}): not supported by pybpf yet")
+        e.ldx(8, R0, R6, a.pt_regs_offset)
+        if a.kind == "deref":
+            e.mov(R3, R0)
+            if a.index_reg:
+                from ..symbols.usdt import PT_REGS_X86_64
+
+                e.ldx(8, R1, R6, PT_REGS_X86_64[a.index_reg])
+                if a.scale > 1:
+                    e.alu_imm(Alu.MUL, R1, a.scale)
+                e.alu(Alu.ADD, R3, R1)
+            if a.offset:
+                e.alu_imm(Alu.ADD, R3, a.offset)
+            slot = self.slot()
+            e.st_imm(8, FP, slot, 0)
+            e.mov(R1, FP)
+            e.alu_imm(Alu.ADD, R1, slot)
+            e.mov_imm(R2, a.size)
+            e.call("probe_read_user")
+            e.ldx(8, R0, FP, slot)
+            self.stack -= 8
+        self.truncate(T.Type("int", a.size, a.signed))
 
     def stack_id(self, t: T.Type) -> None:
         """r0 = the stack id of the current kernel/user stack; for ustack the pid is in the

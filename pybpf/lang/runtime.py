@@ -8,7 +8,6 @@ in where records come from and how probes fire.
 from __future__ import annotations
 
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Iterable
@@ -251,6 +250,8 @@ class Session:
                 self.write(O.printf_json(text) + "\n" if self.json else text)
             elif ev == EV_SYSTEM:
                 self.out.flush()
+                import subprocess  # only system() needs it: start-up is measured
+
                 res = subprocess.run(text, shell=True, capture_output=True, text=True)
                 self.write(res.stdout)
             else:

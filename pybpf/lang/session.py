@@ -651,17 +651,18 @@ class KernelSession:
 
 
 def _install_signals(sess: KernelSession) -> dict[int, Any]:
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return {}
+    """Ctrl-C/SIGTERM end the session; off the main thread (where Python refuses
+    handlers, with ValueError) nothing is installed. No ``threading`` import: start-up."""
     old: dict[int, Any] = {}
 
     def handler(signum: int, frame: Any) -> None:
         sess.request_stop("signal")
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        old[sig] = signal.signal(sig, handler)
+        try:
+            old[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread
+            break
     return old
 
 
