@@ -290,6 +290,10 @@ class Map(ABC):
             yield v
 
     def clear(self) -> None:
+        if self.type in (MapType.QUEUE, MapType.STACK):  # keyless: pop until empty
+            while self.lookup_and_delete_raw(b"") is not None:
+                pass
+            return
         for k in list(self.keys_raw()):
             self.delete_raw(k)
 

@@ -286,5 +286,6 @@ def test_kernel_accepts_variables_set_on_one_path_and_loops() -> None:
            '$i = 0; while ($i < 50) { $i++; @h = hist($i); if ($i == 40) { break; } } '
            'unroll(20) { printf("%s %d\\n", comm, $i); } exit(); }')
     script = compile_script(src, tracepoint_format=None)
-    assert script.spec.maps["scratch"].value_size <= 256  # temporaries are reused
+    # temporaries are reused: everything fits the 512-byte stack, no scratch map is made
+    assert "scratch" not in script.spec.maps
     script.spec.load(backend="kernel").close()

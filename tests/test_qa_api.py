@@ -277,7 +277,8 @@ def test_map_of_maps_takes_the_inner_map_object(backend: str) -> None:
     with spec.load(backend) as c:
         aom = c.maps["aom"].typed(key="u32", value="u32")
         aom[0] = c.maps["i1"]
-        assert aom[0] == getattr(c.maps["i1"], "id")  # lookups answer the inner map's id
+        inner_id = c.maps["i1"].id  # type: ignore[attr-defined]
+        assert aom[0] == inner_id  # lookups answer the inner map's id
         with pytest.raises(PybpfError, match="inner"):
             aom[1] = c.maps["i2"]
         del aom[0]
@@ -312,3 +313,22 @@ def test_fields_that_do_not_fit_are_bad_input_not_struct_errors() -> None:
     with pytest.raises(BadInput, match="instruction 1: cannot encode"):
         encode([Insn(0x95, 0, 0, 0, 0), Insn(0xB7, 0, 0, 0, 1 << 33)])
     assert encode([Insn(0xB7, 0, 0, 0, -1)]) == bytes.fromhex("b7000000ffffffff")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_keyless_maps_clear_and_refuse_iteration_clearly(backend: str) -> None:
+    """Before: the vm's clear() left a queue full; the kernel's len(queue) said only
+    'invalid argument: this map type cannot be iterated'."""
+    spec = CollectionSpec(maps={"q": MapSpec("q", MapType.QUEUE, 0, 8, 4),
+                                "r": MapSpec("r", MapType.RINGBUF, 0, 0, 4096)})
+    with spec.load(backend) as c:
+        q = c.maps["q"].typed(value="u64")
+        q.push(1)
+        q.push(2)
+        q.clear()
+        assert q.peek() is None
+        if backend == "kernel":
+            with pytest.raises(PybpfError, match=r"\(queue\) has no keys.*pop\(\)/peek"):
+                len(q)
+            with pytest.raises(PybpfError, match="ring buffer reader"):
+                list(c.maps["r"].items())

@@ -184,3 +184,27 @@ def test_run_of_assembly_using_maps_says_how_to_get_them(
     assert main(["run", str(f)]) == 2
     err = _err(capsys)
     assert f"{f}: the program uses map(s) counts, which `pybpf run` cannot create" in err
+
+
+@pytest.mark.kernel
+def test_feature_system_config_matches_bpftool(capsys: pytest.CaptureFixture[str]) -> None:
+    """Before: no JIT hardening/kallsyms/limit lines, no CONFIG_* lines, no system call
+    section, and no "syscall_config" in the JSON."""
+    import json
+    import shutil
+    import subprocess
+
+    if not shutil.which("bpftool"):
+        pytest.skip("no bpftool to compare with")
+    ref = subprocess.run(["bpftool", "feature", "probe"], capture_output=True, text=True).stdout
+    assert main(["feature", "probe"]) == 0
+    ours = capsys.readouterr().out
+    head = ref.split("\nScanning eBPF program types", 1)[0]
+    assert ours.split("\nScanning eBPF program types", 1)[0] == head
+    ref_j = json.loads(subprocess.run(["bpftool", "feature", "probe", "-j"],
+                                      capture_output=True, text=True).stdout)
+    assert main(["feature", "probe", "--json"]) == 0
+    ours_j = json.loads(capsys.readouterr().out)
+    assert ours_j["system_config"] == ref_j["system_config"]
+    assert ours_j["syscall_config"] == ref_j["syscall_config"]
+    assert list(ours_j) == list(ref_j)

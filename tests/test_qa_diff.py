@@ -36,8 +36,7 @@ def _run_both(ptype: ProgType, steps: list[list[str]], maps: dict[str, MapSpec],
     all_maps = {"out": MapSpec("out", MapType.ARRAY, 4, 8 * len(steps), 1), **maps}
     got = {}
     for backend in ("vm", "kernel"):
-        opts = {"verify": False} if backend == "vm" else {}  # the kernel verifies it
-        with CollectionSpec(programs={"qa": prog}, maps=all_maps).load(backend, **opts) as c:
+        with CollectionSpec(programs={"qa": prog}, maps=all_maps).load(backend) as c:
             res = c.programs["qa"].test_run(data)
             raw = c.maps["out"].lookup_raw(b"\0" * 4)
             vals = struct.unpack(f"<{len(steps)}q", raw)

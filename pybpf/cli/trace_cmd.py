@@ -124,12 +124,14 @@ def _trace(args: argparse.Namespace, source: str, filename: str, params: list[st
 
 
 def _session(args: argparse.Namespace, script: Any, out: TextIO) -> int:
-    import shlex
-
     from ..lang.session import KernelSession
 
     log_level = 2 if args.debug else (4 if args.verbose else 0)
-    child = shlex.split(args.cmd) if args.cmd else None
+    child = None
+    if args.cmd:
+        import shlex
+
+        child = shlex.split(args.cmd)
     dry = bool(args.dry_run or args.debug)  # bpftrace's -d is a dry run too
     sess = KernelSession(script, out, fmt=args.format, compat=args.compat, quiet=args.quiet,
                          pid=args.pid, child=None if dry else child, unsafe=args.unsafe,

@@ -43,6 +43,8 @@ FD_VALUE_TYPES = frozenset({
 })
 # Types with no key: push/pop/peek (queue, stack) or add/contains (bloom filter).
 KEYLESS_TYPES = frozenset({MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER})
+# Types without BPF_MAP_GET_NEXT_KEY: the keyless ones and the ring buffers.
+NO_ITERATION_TYPES = KEYLESS_TYPES | {MapType.RINGBUF, MapType.USER_RINGBUF}
 # Types BPF_MAP_LOOKUP_BATCH supports (kernel: htab and array map_ops).
 BATCH_TYPES = frozenset({
     MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH,
@@ -346,6 +348,13 @@ class KernelMap(Map):
         return True
 
     def next_key_raw(self, key: bytes | None) -> bytes | None:
+        if self.type in NO_ITERATION_TYPES:  # the kernel's EINVAL/ENOTSUPP would not say why
+            how = ("read it with a ring buffer reader" if self.type == MapType.RINGBUF
+                   else "use pop()/peek()" if self.type != MapType.BLOOM_FILTER
+                   else "use contains_value()")
+            raise BpfInvalid(f"map {self.name!r} ({self.type.name.lower()}) has no keys, so "
+                             f"it cannot be iterated or counted: {how}", E.EINVAL,
+                             Cmd.MAP_GET_NEXT_KEY)
         if key is not None:
             self._check_key(key)
         nbuf = ctypes.create_string_buffer(max(self.key_size, 1))

@@ -101,7 +101,7 @@ def _uprobe(prog: Any, p: ProbeSpec, pid: int) -> Any:
 def _usdt(prog: Any, p: ProbeSpec, pid: int) -> Any:
     from ..kernel.links.usdt import attach_usdt
 
-    return attach_usdt(prog, p.target, p.ns, p.func, pid=pid)
+    return attach_usdt(prog, p.target, p.ns or "*", p.func, pid=pid)  # usdt:BIN:name: any provider
 
 
 def _kprobe(prog: Any, p: ProbeSpec, pid: int) -> Any:
