@@ -98,10 +98,24 @@ def start_exit(cmd: list[str], runs: int = 7) -> tuple[float, float]:
     for _ in range(runs):
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=DEVNULL, stderr=DEVNULL)
-        _, kib = _wait_rusage(p)
+        _wait_rusage(p)
         times.append(time.perf_counter() - t0)
-        rss.append(kib / 1024)
+        rss.append(peak_rss_mib(cmd))
     return min(times), statistics.median(rss)
+
+
+def peak_rss_mib(cmd: list[str]) -> float:
+    """Peak RSS of ``cmd`` alone. A child forked straight from this (large) process starts
+    with our RSS as its high-water mark, which exec keeps; GNU time forks it from a small
+    process instead, so the figure is the command's own."""
+    if not os.path.exists("/usr/bin/time"):
+        _, kib = _wait_rusage(subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=DEVNULL,
+                                               stderr=DEVNULL))
+        return kib / 1024
+    out = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M", *cmd], cwd=ROOT, env=ENV,
+                         stdout=DEVNULL, stderr=subprocess.PIPE, text=True).stderr
+    kib = [int(line[7:]) for line in out.splitlines() if line.startswith("maxrss=")]
+    return kib[-1] / 1024 if kib else float("nan")
 
 
 class ProgWatch(threading.Thread):
