@@ -145,24 +145,6 @@ _REAPER = ("import os,sys\n"
            " except OSError: pass\n")
 
 
-def _link_fds(links: list[Any]) -> tuple[list[int], list[int]]:
-    """(bpf link fds, other fds: perf events...), taking them from the links."""
-    first: list[int] = []
-    rest: list[int] = []
-    stack = list(links)
-    while stack:
-        link = stack.pop()
-        subs = getattr(link, "links", None)
-        if subs is not None and not link.closed:
-            link.closed = True
-            stack.extend(subs)
-            continue
-        link_fd = getattr(link, "fd", -1)
-        for fd in link.take_fds():
-            (first if fd == link_fd else rest).append(fd)
-    return first, rest
-
-
 def release_links(links: list[Any]) -> Any:
     """Detach ``links``; returns the reaper process still releasing them, or None.
 
@@ -173,9 +155,9 @@ def release_links(links: list[Any]) -> Any:
     that inherits only those fds (not our stdout: a pipe reader must see EOF when
     we exit) and closes them in the background.
     """
-    from ..kernel.teardown import close_concurrently
+    from ..kernel.teardown import close_concurrently, take_link_fds
 
-    first, rest = _link_fds(links)
+    first, rest = take_link_fds(links)
     close_concurrently(first)  # the programs stop running here
     if len(rest) <= SYNC_RELEASE_LIMIT:
         close_concurrently(rest)
