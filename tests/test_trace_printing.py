@@ -93,12 +93,12 @@ def test_lost_events_reported_once_per_increase() -> None:
 
 def test_link_fds_split_and_taken() -> None:
     from pybpf.kernel.links.base import Link, MultiLink
-    from pybpf.lang.session import _link_fds
+    from pybpf.kernel.teardown import take_link_fds
 
     a = Link("a", [101], link_fd=100)
     b = Link("b", [201])
     multi = MultiLink("m", [Link("c", [301], link_fd=300), Link("d", [401])])
-    first, rest = _link_fds([a, b, multi])
+    first, rest = take_link_fds([a, b, multi])
     assert sorted(first) == [100, 300]
     assert sorted(rest) == [101, 201, 301, 401]
     assert a.closed and b.closed and multi.closed

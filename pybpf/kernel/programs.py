@@ -14,7 +14,6 @@ import re
 import struct
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from ..asm.insn import Insn
 from ..asm.opcodes import LDDW, PseudoSrc
@@ -32,6 +31,10 @@ from .syscall import (
     close_fd,
     obj_name,
 )
+
+TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 LOG_START = 64 << 10
 LOG_MAX = 256 << 20  # well under the kernel's limit (UINT_MAX >> 2)
@@ -237,6 +240,15 @@ def _btf_blob(btf: Any) -> bytes | None:
     return None
 
 
+_BTF_ATTACHED = (ProgType.TRACING, ProgType.LSM)
+
+
+def _needs_btf_id(spec: ProgramSpec) -> bool:
+    """Tracing (tp_btf, fentry/fexit, iterators) and LSM programs load with the target's
+    vmlinux BTF id; derive it from the attach type and target as libbpf does."""
+    return spec.type in _BTF_ATTACHED and spec.attach_type is not None and bool(spec.attach_to)
+
+
 def load_program(spec: ProgramSpec, maps: Mapping[str, Any] | None = None, *,
                  log_level: int = 0, log_size: int = LOG_START, btf_fd: int = 0,
                  attach_btf_obj_fd: int = 0, attach_prog_fd: int = 0,
@@ -250,6 +262,11 @@ def load_program(spec: ProgramSpec, maps: Mapping[str, Any] | None = None, *,
     """
     if not spec.insns:  # the kernel answers E2BIG ("too large") for 0 instructions
         raise BadInput(f"program {spec.name!r}: the program is empty (no instructions)")
+    if attach_btf_id is None and not attach_prog_fd and _needs_btf_id(spec):
+        from .links.btf_target import attach_btf_id as _btf_id_for
+
+        assert spec.attach_type is not None
+        attach_btf_id = _btf_id_for(spec.attach_type, spec.attach_to)
     fds = {name: int(getattr(m, "fd", m)) for name, m in (maps or {}).items()}
     insns = patch_map_refs(spec, fds)
     code = b"".join(i.encode() for i in insns)
