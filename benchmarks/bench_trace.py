@@ -8,7 +8,12 @@ Rows (ratio = pybpf / bpftrace; lower is better except for events/s):
   and the first hit's ``nsecs`` (CLOCK_MONOTONIC, in the kernel) minus the monotonic
   time just before spawning the tool is the time until the probe really fires. Best of 7,
   the tools' runs interleaved. A second pybpf row runs ``python -S``: the same code
-  without this environment's site-packages start-up hooks.
+  without this environment's site-packages start-up hooks. A third runs what a user of
+  ``pip install pybpf`` in a fresh virtualenv gets: a venv of this interpreter (its
+  ``site`` runs, with no ``.pth`` hooks: no editable-install finder, no CA-bundle hook)
+  whose site-packages holds a plain copy of the ``pybpf`` package (the files a wheel
+  installs; the wheel's metadata is not read at start-up), run through the ``pybpf``
+  console script pip writes for ``[project.scripts]`` (its template, not ``-m``).
 - ``tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }``: start→"Attach" line,
   best of 3 (the old figure, kept for comparison: pybpf's "Attached" line is printed after
   attaching, bpftrace 0.17's "Attaching" line before it loads and attaches its programs;
@@ -114,8 +119,8 @@ def peak_rss_mib(cmd: list[str]) -> float:
         return kib / 1024
     out = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M", *cmd], cwd=ROOT, env=ENV,
                          stdout=DEVNULL, stderr=subprocess.PIPE, text=True).stderr
-    kib = [int(line[7:]) for line in out.splitlines() if line.startswith("maxrss=")]
-    return kib[-1] / 1024 if kib else float("nan")
+    kibs = [int(line[7:]) for line in out.splitlines() if line.startswith("maxrss=")]
+    return kibs[-1] / 1024 if kibs else float("nan")
 
 
 class ProgWatch(threading.Thread):
@@ -195,11 +200,11 @@ def _interrupt(p: subprocess.Popen[Any]) -> None:
     p.communicate()
 
 
-def start_fired(cmd: list[str]) -> float:
+def start_fired(cmd: list[str], cwd: str | Path = ROOT) -> float:
     """Seconds from just before spawning ``cmd`` to its probe's first hit, as the kernel
     timed it (the script prints ``nsecs`` once and exits); nan if it never printed."""
     t0 = time.monotonic_ns()
-    p = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=DEVNULL,
+    p = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=DEVNULL,
                          text=True)
     out, _ = p.communicate(timeout=120)
     for line in out.splitlines():
@@ -208,16 +213,19 @@ def start_fired(cmd: list[str]) -> float:
     return float("nan")
 
 
-def first_hits(cmds: list[list[str]], runs: int = 7) -> list[float]:
-    """Best start→first-hit of each command, runs interleaved (so load on the machine
-    hits all alike), the marker workload running throughout."""
+def first_hits(cmds: list[list[str]], runs: int = 7,
+               cwds: list[str | Path] | None = None) -> list[float]:
+    """Best start→first-hit of each command (run in its ``cwds`` entry, default the
+    repository), runs interleaved (so load on the machine hits all alike), the marker
+    workload running throughout."""
+    dirs = cwds or [ROOT] * len(cmds)
     wl = subprocess.Popen([sys.executable, "-c", MARKER_WL], stdout=DEVNULL, stderr=DEVNULL)
     try:
         time.sleep(0.2)
         times: list[list[float]] = [[] for _ in cmds]
         for _ in range(runs):
-            for cmd, t in zip(cmds, times, strict=True):
-                t.append(start_fired([*cmd, "-e", FIRST_HIT]))
+            for cmd, d, t in zip(cmds, dirs, times, strict=True):
+                t.append(start_fired([*cmd, "-e", FIRST_HIT], d))
     finally:
         wl.kill()
         wl.wait()
@@ -254,6 +262,32 @@ def storm(cmd: list[str]) -> tuple[float, int, str]:
     return rate, n, err
 
 
+# what pip writes for a [project.scripts] entry (pip's console-script template)
+CONSOLE_SCRIPT = """#!{python}
+# -*- coding: utf-8 -*-
+import re
+import sys
+from pybpf.cli.main import main
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(main())
+"""
+
+
+def installed_venv(tmp: str) -> list[str]:
+    """``pybpf trace`` of a virtualenv holding a non-editable copy of pybpf and its
+    console script (see the module docstring); built without network or build tools."""
+    venv = Path(tmp, "venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    shutil.copytree(ROOT / "pybpf", site / "pybpf",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    script = venv / "bin" / "pybpf"
+    script.write_text(CONSOLE_SCRIPT.format(python=venv / "bin" / "python"))
+    script.chmod(0o755)
+    return [str(script), "trace"]
+
+
 def run() -> list[dict[str, Any]]:
     bpftrace = shutil.which("bpftrace")
     if bpftrace is None or os.geteuid() != 0:
@@ -270,10 +304,18 @@ def run() -> list[dict[str, Any]]:
     rows.append(_row("BEGIN{exit()} peak RSS", ours_rss, "MiB",
                      f"bpftrace {ref_rss:.1f} MiB", ref_rss))
 
-    ours_f, nosite_f, ref_f = first_hits([[*PYBPF, "-q"], [*PYBPF_NOSITE, "-q"], bt])
+    with tempfile.TemporaryDirectory() as tmp:
+        venv = installed_venv(tmp)
+        subprocess.run([*venv, "-q", "-e", BEGIN_EXIT], cwd=tmp, env=ENV,
+                       capture_output=True)  # warm-up: byte-compile the copy
+        ours_f, nosite_f, venv_f, ref_f = first_hits(
+            [[*PYBPF, "-q"], [*PYBPF_NOSITE, "-q"], [*venv, "-q"], bt],
+            cwds=[ROOT, ROOT, tmp, ROOT])  # not the repository: -m would import it
     rows.append(_row("openat start->first hit (honest attach)", ours_f, "s",
                      f"bpftrace {ref_f:.3f} s", ref_f))
     rows.append(_row("openat start->first hit, python -S", nosite_f, "s",
+                     f"bpftrace {ref_f:.3f} s", ref_f))
+    rows.append(_row("openat start->first hit, venv + pip-style install", venv_f, "s",
                      f"bpftrace {ref_f:.3f} s", ref_f))
     ours = [start_attached([*PYBPF, "-e", OPENAT], "Attached", "stderr") for _ in range(3)]
     refs = [start_attached([*bt, "-e", OPENAT], "Attaching", "stdout") for _ in range(3)]

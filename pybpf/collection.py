@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any
 
+from ._record import dataclass
 from .errors import PybpfError
 from .mapapi import Map
 from .spec import ProgramSpec
+
+TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(slots=True)
@@ -43,7 +46,7 @@ class NotInCollection(PybpfError, KeyError):
         return str(self.args[0])
 
 
-class Named(dict[str, Any]):
+class Named(dict[str, "Any"]):  # quoted: typing is not imported at run time
     """A dict of programs or maps whose missing keys name what there is."""
 
     def __init__(self, what: str, items: dict[str, Any]) -> None:

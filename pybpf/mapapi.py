@@ -13,10 +13,13 @@ import struct
 from abc import ABC, abstractmethod
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from .errors import PybpfError
 from .uapi import MapType
+
+TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 # Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK).
 ANY = 0

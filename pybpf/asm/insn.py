@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
+from .._record import dataclass
 from ..errors import BadInput
 from .opcodes import (
     LDDW,

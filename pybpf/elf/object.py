@@ -5,9 +5,9 @@ autoload, map resize/type override, pinning, BTF attach targets, CO-RE diagnosti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from .._record import dataclass, field
 from ..errors import PybpfError
 from ..spec import CollectionSpec, MapSpec
 from ..uapi import MapType

@@ -7,7 +7,10 @@ one-liner that only needs, say, ``syscall`` pays for nothing else.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 _EXPORTS = {
     "bpf": "syscall",

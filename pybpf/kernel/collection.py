@@ -8,7 +8,6 @@ load leaves no kernel objects behind.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from ..collection import Collection
 from ..errors import PybpfError
@@ -18,6 +17,10 @@ from ..uapi import MapType
 from .maps import KernelMap, load_map
 from .programs import KernelProgram, _btf_blob, load_btf, load_program
 from .syscall import close_fd
+
+TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class KernelCollection(Collection):

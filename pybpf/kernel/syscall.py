@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Any
 
 from ..uapi import Cmd
+
+TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 u8 = ctypes.c_uint8
 u32 = ctypes.c_uint32

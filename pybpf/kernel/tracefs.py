@@ -10,8 +10,8 @@ import fnmatch
 import functools
 import os
 import re
-from dataclasses import dataclass
 
+from .._record import dataclass
 from ..errors import PybpfError
 
 CANDIDATES = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")

@@ -11,11 +11,17 @@ more import time than the rest of the parser, and start-up is measured.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 from .errors import Loc
 
-_C = TypeVar("_C", bound=type)
+TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, TypeVar, dataclass_transform
+
+    _C = TypeVar("_C", bound=type)
+else:
+    def dataclass_transform(**_: object) -> Callable[[Any], Any]:
+        return lambda f: f
 _REQUIRED = object()
 
 

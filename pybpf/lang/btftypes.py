@@ -18,6 +18,9 @@ def struct_id(btf: Any, name: str) -> int | None:
     from ..btf import Kind
 
     kinds = [Kind.STRUCT, Kind.UNION]
+    name = name.replace("const ", "")
+    if name.endswith("*"):  # a tracepoint field's C spelling "struct X *": the pointee
+        name = name[:-1].rstrip()
     if name.startswith("struct "):
         name, kinds = name[7:], [Kind.STRUCT]
     elif name.startswith("union "):

@@ -18,9 +18,8 @@ Model (kept simple so the verifier and the vm both follow it easily):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
+from .._record import dataclass, field
 from ..asm.opcodes import Alu, Jmp
 from ..spec import CollectionSpec, MapSpec, ProgramSpec, SourceLoc
 from ..uapi import MapType
@@ -30,6 +29,10 @@ from .emitter import FP, R0, R1, R2, R3, R4, R6, R7, R8, R9, Emitter
 from .errors import Diagnostics, Loc
 from .probes import ProbeSpec
 from .semantic import MapInfo, ProbeInfo, Semantic, field_signed
+
+TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 EV_PRINTF, EV_EXIT, EV_PRINT_MAP, EV_PRINT_VALUE, EV_CLEAR, EV_ZERO = 1, 2, 3, 4, 5, 6
 EV_SYSTEM, EV_TIME, EV_CAT, EV_JOIN = 7, 8, 9, 10
@@ -214,6 +217,10 @@ class Codegen:
         ps = ProgramSpec(name, pspec.prog_type, insns, "GPL", section=pspec.raw,
                          attach_to=_attach_to(pspec), map_refs=g.e.map_refs,
                          source_map=g.e.source_map)
+        if pspec.provider == "iter":  # loaded with the bpf_iter_<target> BTF id (session)
+            from ..uapi import AttachType
+
+            ps.attach_type = AttachType.TRACE_ITER
         starts = g.e.func_starts()
         if starts:
             ps.btf, ps.func_info = _func_btf(name, starts)
@@ -260,6 +267,8 @@ def _attach_to(p: ProbeSpec) -> str:
         return f"{p.target}:{where}" + (f"+{p.offset}" if p.offset else "")
     if p.provider in ("kprobe", "kretprobe"):
         return p.func + (f"+{p.offset}" if p.offset else "")
+    if p.provider == "iter":
+        return p.target
     return p.name
 
 
@@ -1100,7 +1109,9 @@ class ProbeGen:
             e.mov(R1, FP)
             e.alu_imm(Alu.ADD, R1, slot)
             e.mov_imm(R2, t.size)
-            e.call("probe_read_kernel")
+            # user or kernel memory (a syscall's struct argument is user memory): x86-64's
+            # bpf_probe_read reads both, as bpftrace 0.17's field reads do
+            e.call("probe_read")
             e.ldx(t.size, R0, FP, slot)
             self.stack -= 8
             if t.signed and t.size < 8:
@@ -1289,6 +1300,9 @@ class ProbeGen:
                 return
             if self.pspec.provider == "usdt":  # argN is the note's operand, not a register
                 self.usdt_arg(i, x.loc)
+                return
+            if self.pspec.provider == "rawtracepoint":  # ctx is u64 args[] of the tracepoint
+                e.ldx(8, R0, R6, 8 * i)
                 return
             if i >= len(PT_REGS_ARGS):
                 raise CodegenError(x.loc, f"{n} is not available on x86-64 (6 register args)")

@@ -8,8 +8,7 @@ relearning how to read errors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .._record import dataclass
 from ..errors import PybpfError
 
 

@@ -8,8 +8,8 @@ parser switches ``attach_mode`` on while it reads them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from .._record import dataclass
 from .errors import Diagnostics, Loc
 
 KEYWORDS = {

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from .._record import dataclass
 
 BAR_WIDTH = 52
 _CONV = re.compile(r"%(?P<flags>[- #0]*)(?P<width>\d+)?(?:\.(?P<prec>\d+))?"

@@ -8,8 +8,8 @@ reads the table instead of an if-chain (libbpf's SEC() table is the model).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from .._record import dataclass
 from ..uapi import ProgType
 
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
+from .._record import dataclass, field
 from . import ast
 from . import types as T
 from .errors import Diagnostics, Loc
 from .probes import ProbeError, ProbeSpec, parse_probe
+
+TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 # name -> (min args, max args or None, unsafe, must be assigned to a map)
 CALLS: dict[str, tuple[int, int | None, bool, bool]] = {
@@ -546,6 +549,9 @@ class Semantic:
         if e.name == "func" and self.cur is not None and self.cur.specs and all(
                 s.provider in ("uprobe", "uretprobe") for s in self.cur.specs):
             return T.Type("usym")  # a user address: symbolized in the probed process
+        if e.name == "ctx" and self.cur is not None and self.cur.specs and self.btf is not None \
+                and all(s.provider == "iter" for s in self.cur.specs):
+            return T.Type("pointer", 8, False, (), f"struct bpf_iter__{self.cur.specs[0].target}")
         if e.name == "curtask" and self.btf is not None:
             return T.Type("pointer", 8, False, (), "struct task_struct")
         return BUILTIN_TYPES[e.name]

@@ -19,11 +19,15 @@ import struct
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
 
 from ..errors import PybpfError
+from ..uapi import AttachType
 from .codegen import CPID, GLOBALS, LOST, MAPFULL, RINGBUF, CompiledScript, ProgramMeta
 from .probes import ProbeSpec
+
+TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 # bpftrace's default sample periods of software events (a count of events)
 SOFTWARE_DEFAULTS = {"cpu-clock": 1_000_000, "cpu": 1_000_000, "task-clock": 1_000_000,
@@ -104,6 +108,12 @@ def _usdt(prog: Any, p: ProbeSpec, pid: int) -> Any:
     return attach_usdt(prog, p.target, p.ns or "*", p.func, pid=pid)  # usdt:BIN:name: any provider
 
 
+def _iter(prog: Any, p: ProbeSpec, pid: int) -> Any:
+    from ..kernel.links.iter import attach_iter
+
+    return attach_iter(prog, p.target)
+
+
 def _kprobe(prog: Any, p: ProbeSpec, pid: int) -> Any:
     from ..kernel.links.kprobe import attach_kprobe
 
@@ -120,7 +130,7 @@ ATTACH: dict[str, Callable[[Any, ProbeSpec, int], Any]] = {
     "tracepoint": _tracepoint, "rawtracepoint": _rawtracepoint, "interval": _timer,
     "profile": _timer, "software": _software, "uprobe": _uprobe, "uretprobe": _uprobe,
     "usdt": _usdt, "kprobe": _kprobe, "kretprobe": _kprobe, "fentry": _tracing,
-    "fexit": _tracing,
+    "fexit": _tracing, "iter": _iter,
 }
 
 
@@ -304,15 +314,45 @@ class KernelSession:
         rb = spec.maps.get(RINGBUF)
         probes = any(m.probe.provider not in SPECIAL for m in self.script.programs)
         if rb is not None and probes and self.ring_size > rb.max_entries:
-            from dataclasses import replace
+            from .._record import replace
 
             spec = replace(spec, maps=dict(spec.maps))  # the compiled spec stays as it was
             rb = rb.copy()
             rb.max_entries = self.ring_size
             spec.maps[RINGBUF] = rb
-        self.coll = load_collection(spec, log_level=self.log_level)
+        iters = [n for n, ps in spec.programs.items() if ps.attach_type == AttachType.TRACE_ITER]
+        if not iters:
+            self.coll = load_collection(spec, log_level=self.log_level)
+        else:  # iter programs need their bpf_iter_<target> BTF id at load
+            self.coll = load_collection(spec, log_level=self.log_level,
+                                        programs=[n for n in spec.programs if n not in iters])
+            self._load_iters(spec, iters)
         if self._printer is not None:
             self._printer.maps = self.coll.maps
+
+    def _load_iters(self, spec: Any, names: list[str]) -> None:
+        from ..kernel.links.btf_target import attach_btf_id
+        from ..kernel.programs import load_program
+
+        try:
+            for n in names:
+                ps = spec.programs[n]
+                self.coll.programs[n] = load_program(
+                    ps, self.coll.maps, log_level=self.log_level,
+                    attach_btf_id=attach_btf_id(AttachType.TRACE_ITER, ps.attach_to))
+        except BaseException:
+            self.coll.close()
+            raise
+
+    def _run_iters(self) -> None:
+        """iter: probes run once, as their iterator is read; then the session ends
+        (as bpftrace does)."""
+        iters = [ln for ln in self.links if getattr(ln, "kind", "") == "iter"]
+        for ln in iters:
+            ln.read()
+            self.drain()
+        if iters:
+            self.request_stop("iter")
 
     def start(self) -> None:
         """Load, run BEGIN, attach everything, release the child."""
@@ -337,6 +377,7 @@ class KernelSession:
                 self.err.flush()
             if self.child is not None:
                 self.child.release()
+            self._run_iters()
         except BaseException:
             self.close()
             raise

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import bisect
 import struct
-from dataclasses import dataclass
 from typing import Any
+
+from .._record import dataclass
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Any
 
 from ...errors import PybpfError
 from ...uapi import AttachType, Cmd
 from .. import perf_event as pe
 from ..syscall import LinkCreateAttr, bpf_raw
 from .base import Link, MultiLink, attach_each, attach_errno, bpf_failure, prog_fd_of
+
+TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 _use_link: bool | None = None  # learned on first use: does BPF_LINK_CREATE take perf events?
 _NO_PERF_LINKS = (errno.EINVAL, errno.EOPNOTSUPP, 524)  # 524: ENOTSUPP (kernel-internal)
