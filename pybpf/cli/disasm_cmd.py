@@ -38,9 +38,12 @@ def run(args: argparse.Namespace) -> int:
         raw = Path(name).read_bytes()
     options: dict[str, Any] = {"labels": args.labels, "opcodes": args.opcodes}
     if raw[:4] == ELF_MAGIC:
-        for title, insns, refs in _object_programs(name, raw):
+        for title, insns, refs, source in _object_programs(name, raw):
             print(f"{title}:")
-            sys.stdout.write(disassemble(insns, args.syntax, map_refs=refs, **options))
+            text = disassemble(insns, args.syntax, map_refs=refs, **options)
+            if args.syntax == "kernel" and source:
+                text = with_source_lines(text, source)
+            sys.stdout.write(text)
         return 0
     if not raw:
         raise BadInput(f"{name}: the file is empty (no instructions)")
@@ -59,7 +62,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _object_programs(name: str, raw: bytes) -> list[tuple[str, list[Any], list[Any]]]:
+def with_source_lines(text: str, source: dict[int, Any]) -> str:
+    """Put ``; <C source> @ file:line`` above the first instruction of each source line,
+    as ``bpftool prog dump xlated linum`` does, from the object's BTF line info."""
+    out: list[str] = []
+    last = None
+    for line in text.splitlines(keepends=True):
+        head = line.split(":", 1)[0].strip()
+        loc = source.get(int(head)) if head.isdigit() else None
+        if loc is not None and (loc.file, loc.line) != last:
+            last = (loc.file, loc.line)
+            out.append(f"; {loc.text.strip()} @ {loc.file}:{loc.line}\n")
+        out.append(line)
+    return "".join(out)
+
+
+def _object_programs(name: str, raw: bytes) -> list[tuple[str, list[Any], list[Any], Any]]:
     """Programs of an ELF object, through the object loader (``pybpf.elf``) when it exists."""
     try:
         elf = importlib.import_module("pybpf.elf")
@@ -73,5 +91,5 @@ def _object_programs(name: str, raw: bytes) -> list[tuple[str, list[Any], list[A
             "llvm-objdump -d"
         )
     spec = load(name)
-    return [(f"{p.name} ({p.section})" if p.section else p.name, p.insns, p.map_refs)
-            for p in spec.programs.values()]
+    return [(f"{p.name} ({p.section})" if p.section else p.name, p.insns, p.map_refs,
+             p.source_map) for p in spec.programs.values()]

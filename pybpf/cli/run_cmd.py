@@ -40,9 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mem = parser.add_mutually_exclusive_group()
     mem.add_argument("--mem", metavar="HEX", help="input memory as hex bytes (spaces allowed)")
     mem.add_argument("--ctx-file", metavar="F", help="input memory from a file")
+    mem.add_argument("--pcap", metavar="FILE",
+                     help="the packet: the first packet of a pcap capture file")
     parser.add_argument("--type", choices=sorted(TYPES), default=None,
                         help="program type: raw context (default; an object file: its "
                              "section's type), xdp, socket_filter, ...")
+    parser.add_argument("--section", metavar="SEC",
+                        help="the program of an object file by its SEC() name, e.g. xdp")
     parser.add_argument("--prog", metavar="NAME",
                         help="the program of an object file to run (default: its only one)")
     parser.add_argument("--trace", action="store_true",
@@ -150,10 +154,54 @@ def load_collection(path: str, ptype: ProgType | None,
     return CollectionSpec(programs={spec.name: spec}), spec.name
 
 
+def program_in_section(path: str, section: str) -> str:
+    """The name of the (only) program of object ``path`` in SEC(``section``)."""
+    from ..elf import load_collection_spec
+
+    if not (Path(path).is_file() and Path(path).read_bytes()[:4] == b"\x7fELF"):
+        raise BadInput(f"--section chooses a program of an object file; {path} is not one")
+    cs = load_collection_spec(path)
+    names = [n for n, p in cs.programs.items() if p.section == section]
+    if len(names) != 1:
+        have = ", ".join(sorted({p.section for p in cs.programs.values()})) or "none"
+        what = "no program" if not names else f"{len(names)} programs ({', '.join(names)})"
+        raise BadInput(f"{path}: {what} in section {section!r} (sections: {have})"
+                       + ("; choose one with --prog NAME" if names else ""))
+    return names[0]
+
+
+_PCAP_MAGIC = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">",
+               b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}  # usec and nsec
+
+
+def first_pcap_packet(path: str) -> bytes:
+    """The bytes of the first packet of a classic pcap file (as tcpdump -w writes it)."""
+    import struct
+
+    raw = Path(path).read_bytes()
+    order = _PCAP_MAGIC.get(raw[:4])
+    if order is None:
+        hint = " (pcapng: convert with 'editcap -F pcap')" if raw[:4] == b"\x0a\x0d\x0d\x0a" \
+            else ""
+        raise BadInput(f"{path}: not a pcap capture file{hint}")
+    if len(raw) < 40:
+        raise BadInput(f"{path}: the capture holds no packet")
+    caplen = struct.unpack_from(order + "I", raw, 24 + 8)[0]
+    packet = raw[40:40 + caplen]
+    if len(packet) != caplen:
+        raise BadInput(f"{path}: the first packet is truncated ({len(packet)} of {caplen} bytes)")
+    return packet
+
+
 def run(args: argparse.Namespace) -> int:
     if args.budget is not None and args.budget < 1:
         raise BadInput(f"--budget {args.budget}: the instruction budget must be at least 1")
-    cs, name = load_collection(args.file, TYPES[args.type] if args.type else None, args.prog)
+    prog = args.prog
+    if args.section is not None:
+        if prog is not None:
+            raise BadInput("give --prog NAME or --section SEC, not both")
+        prog = program_in_section(args.file, args.section)
+    cs, name = load_collection(args.file, TYPES[args.type] if args.type else None, prog)
     spec = cs.programs[name]
     missing = sorted({r.name for r in spec.map_refs} - set(cs.maps))
     if missing:
@@ -170,6 +218,8 @@ def run(args: argparse.Namespace) -> int:
         mem = parse_hex(args.mem)
     elif args.ctx_file is not None:
         mem = Path(args.ctx_file).read_bytes()
+    elif args.pcap is not None:
+        mem = first_pcap_packet(args.pcap)
     else:
         mem = b""
     packet = ptype in KERNEL_RUNNABLE
