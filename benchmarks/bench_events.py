@@ -32,10 +32,10 @@ BPFTRACE_SCRIPT = ("tracepoint:syscalls:sys_enter_* { @[probe] = count(); } "
                    "interval:s:1 { exit(); }")
 
 
-def _row(name: str, value: float, unit: str, reference: str, ref_value: float,
-         higher_is_better: bool = True) -> dict[str, Any]:
-    ratio = (value / ref_value if higher_is_better else ref_value / value) if value and ref_value \
-        else float("nan")
+def _row(name: str, value: float, unit: str, reference: str, ref_value: float) -> dict[str, Any]:
+    """ratio = ours / reference, as in every benchmark (a rate: higher is better; a time:
+    lower is better)."""
+    ratio = value / ref_value if value and ref_value else float("nan")
     return {"name": name, "value": value, "unit": unit, "reference": reference, "ratio": ratio}
 
 
@@ -173,19 +173,18 @@ def bench_teardown() -> list[dict[str, Any]]:
         prog.close()
         counts.close()
     ref = None if quick else _bpftrace_exit_seconds()
-    ref_name = (f"bpftrace exit after {len(names)} probes" if ref else
-                f"one-by-one close of {len(names)} probes")
     ref_value = ref or timings["sequential"]
+    ref_name = (f"bpftrace exit after {len(names)} probes {ref_value:.1f} s" if ref else
+                f"one-by-one close of {len(names)} probes {ref_value:.1f} s")
     n = len(names)
     return [
         _row(f"detach {n} tracepoints: reaper (caller waits)", timings["reaper"], "s", ref_name,
-             ref_value, higher_is_better=False),
+             ref_value),
         _row(f"detach {n} tracepoints: reaper (kernel done)", timings["reaper_total"], "s",
-             ref_name, ref_value, higher_is_better=False),
-        _row(f"detach {n} tracepoints: threads", timings["threads"], "s", ref_name, ref_value,
-             higher_is_better=False),
+             ref_name, ref_value),
+        _row(f"detach {n} tracepoints: threads", timings["threads"], "s", ref_name, ref_value),
         _row(f"detach {n} tracepoints: one by one", timings["sequential"], "s", ref_name,
-             ref_value, higher_is_better=False),
+             ref_value),
     ]
 
 

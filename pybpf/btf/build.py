@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._record import dataclass
 from ..errors import BadInput, PybpfError
 from .format import (
     BTF_MAGIC,

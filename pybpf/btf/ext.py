@@ -11,10 +11,10 @@ indexes (byte offset / 8), as ``ProgramSpec`` counts them.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
+from .._record import dataclass, field
 from .parse import BtfError
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from .._record import dataclass, field
 from ..btf import Btf, BtfNotFound, Kind, essential_name
 from ..btf.ext import CoreRelo, CoreReloKind
 from ..errors import BadInput

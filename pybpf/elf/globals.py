@@ -8,9 +8,9 @@ load (the initial contents) and after (the live map), using the DATASEC layout.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
+from .._record import dataclass, field
 from ..btf import Btf, Kind
 from ..errors import BadInput, PybpfError
 from ..spec import MapSpec

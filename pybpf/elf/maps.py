@@ -10,9 +10,9 @@ program array) are ELF relocations inside the ``.maps`` section.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 from typing import Any
 
+from .._record import dataclass, field
 from ..btf import Btf, Kind
 from ..errors import BadInput
 from ..spec import MapSpec

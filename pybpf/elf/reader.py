@@ -8,8 +8,8 @@ file and the section or index at fault.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
+from .._record import dataclass, field
 from ..errors import BadInput
 
 EM_BPF = 247

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from .._record import dataclass, field
 from ..asm.insn import Insn, decode
 from ..asm.opcodes import PseudoSrc
 from ..errors import BadInput

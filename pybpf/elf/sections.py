@@ -7,8 +7,7 @@ name followed by ``/target``; any other prefix must match the whole name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .._record import dataclass
 from ..uapi import AttachType as A
 from ..uapi import ProgType as P
 

@@ -11,9 +11,9 @@ import ctypes
 import errno as E
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TypeVar
 
+from .._record import dataclass, field
 from ..errors import BadInput
 from ..uapi import Cmd
 from .errors import BpfNotFound, error_for

@@ -127,15 +127,18 @@ def _keep_only(fds: list[int]) -> None:
 
 def _reap(first: list[int], rest: list[int]) -> Teardown:
     r, w = os.pipe()
+    go_r, go_w = os.pipe()  # the reaper starts only once we dropped our references
     pid = os.fork()
     if pid == 0:  # child: start the reaper (grandchild) and leave at once
         code = 0
         try:
             os.close(r)
+            os.close(go_w)
             os.setsid()  # out of the terminal's process group: Ctrl-C must not stop it
             if os.fork() == 0:
                 try:
-                    _keep_only(first + rest + [w])  # not our stdout: pipe readers see EOF
+                    _keep_only(first + rest + [w, go_r])  # not our stdout: readers see EOF
+                    os.read(go_r, 1)  # EOF once the caller closed its copies
                     close_concurrently(first)  # programs stop running here
                     close_concurrently(rest)
                 finally:
@@ -145,12 +148,17 @@ def _reap(first: list[int], rest: list[int]) -> Teardown:
         finally:
             os._exit(code)
     os.close(w)
+    os.close(go_r)
     _, status = os.waitpid(pid, 0)
     if status != 0:  # could not fork the reaper: do it here
         os.close(r)
+        os.close(go_w)
         close_concurrently(first)
         close_concurrently(rest)
         return Teardown(count=len(first) + len(rest))
-    for fd in first + rest:  # the reaper holds its own references now: these are cheap
+    # The reaper holds its own references, so dropping ours is cheap -- as long as it
+    # has not closed its copies first, which is why it waits for go_w to close.
+    for fd in first + rest:
         _close_quiet(fd)
+    os.close(go_w)
     return Teardown(r, len(first) + len(rest))

@@ -12,8 +12,8 @@ import mmap
 import os
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from .._record import dataclass
 from ..errors import BadInput
 
 ET_EXEC, ET_DYN = 2, 3

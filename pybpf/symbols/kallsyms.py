@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import bisect
 import functools
-from dataclasses import dataclass
+
+from .._record import dataclass
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
 
+from .._record import dataclass
 from ..errors import BadInput
 from .elf import open_elf
 

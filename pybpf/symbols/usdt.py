@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
 
+from .._record import dataclass
 from ..errors import BadInput
 from .elf import ElfFile, open_elf
 from .ldcache import resolve_binary
