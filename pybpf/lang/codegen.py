@@ -417,6 +417,19 @@ class ProbeGen:
                                                          node.loc.line, node.loc.col)
 
     # -- statements ------------------------------------------------------
+    def branch(self, cond: ast.Expr, then: Callable[[], None],
+               orelse: Callable[[], None]) -> None:
+        """``cond ? then : orelse`` as code: an if statement and a ternary alike."""
+        e = self.e
+        other, done = e.label(), e.label()
+        self.int_expr(cond)
+        e.jmp_imm(Jmp.JEQ, R0, 0, other)
+        then()
+        e.ja(done)
+        e.mark(other)
+        orelse()
+        e.mark(done)
+
     def block(self, stmts: list[ast.Stmt]) -> None:
         for s in stmts:
             self.note(s)
@@ -440,14 +453,7 @@ class ProbeGen:
             vt = self.info.variables.get(s.var.name, T.INT64)
             self.var_slot(s.var.name, vt, zero=True)
         elif isinstance(s, ast.If):
-            else_l, end_l = e.label(), e.label()
-            self.int_expr(s.cond)
-            e.jmp_imm(Jmp.JEQ, R0, 0, else_l)
-            self.block(s.then)
-            e.ja(end_l)
-            e.mark(else_l)
-            self.block(s.orelse)
-            e.mark(end_l)
+            self.branch(s.cond, lambda: self.block(s.then), lambda: self.block(s.orelse))
         elif isinstance(s, ast.Unroll):
             n = self.cg.sem._const(s.count) or 0
             for _ in range(n):
@@ -1070,14 +1076,7 @@ class ProbeGen:
         elif isinstance(x, ast.Unop):
             self.unop(x)
         elif isinstance(x, ast.Ternary):
-            other, done = e.label(), e.label()
-            self.int_expr(x.cond)
-            e.jmp_imm(Jmp.JEQ, R0, 0, other)
-            self.int_expr(x.left)
-            e.ja(done)
-            e.mark(other)
-            self.int_expr(x.right)
-            e.mark(done)
+            self.branch(x.cond, lambda: self.int_expr(x.left), lambda: self.int_expr(x.right))
         elif isinstance(x, ast.Cast):
             self.int_expr(x.expr)
             if x.type is not None and x.type.kind == "int":
