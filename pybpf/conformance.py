@@ -25,9 +25,12 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
 
 from .errors import BadInput, PybpfError
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 DEFAULT_BUDGET = 1_000_000
 M64 = (1 << 64) - 1

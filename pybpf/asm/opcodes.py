@@ -6,10 +6,11 @@ An opcode byte is ``class | (size|mode)`` for memory instructions and
 
 from __future__ import annotations
 
-from enum import IntEnum
+from .._fastenum import IntEnumBase, fast_enum
 
 
-class Class(IntEnum):
+@fast_enum
+class Class(IntEnumBase):
     LD = 0x00
     LDX = 0x01
     ST = 0x02
@@ -20,7 +21,8 @@ class Class(IntEnum):
     ALU64 = 0x07
 
 
-class Size(IntEnum):
+@fast_enum
+class Size(IntEnumBase):
     W = 0x00
     H = 0x08
     B = 0x10
@@ -31,7 +33,8 @@ SIZE_BYTES = {Size.B: 1, Size.H: 2, Size.W: 4, Size.DW: 8}
 BYTES_SIZE = {v: k for k, v in SIZE_BYTES.items()}
 
 
-class Mode(IntEnum):
+@fast_enum
+class Mode(IntEnumBase):
     IMM = 0x00
     ABS = 0x20
     IND = 0x40
@@ -40,12 +43,14 @@ class Mode(IntEnum):
     ATOMIC = 0xC0
 
 
-class Source(IntEnum):
+@fast_enum
+class Source(IntEnumBase):
     K = 0x00
     X = 0x08
 
 
-class Alu(IntEnum):
+@fast_enum
+class Alu(IntEnumBase):
     ADD = 0x00
     SUB = 0x10
     MUL = 0x20
@@ -62,7 +67,8 @@ class Alu(IntEnum):
     END = 0xD0
 
 
-class Jmp(IntEnum):
+@fast_enum
+class Jmp(IntEnumBase):
     JA = 0x00
     JEQ = 0x10
     JGT = 0x20
@@ -79,7 +85,8 @@ class Jmp(IntEnum):
     JSLE = 0xD0
 
 
-class AtomicOp(IntEnum):
+@fast_enum
+class AtomicOp(IntEnumBase):
     """Values of the imm field of an ATOMIC instruction."""
 
     ADD = 0x00
@@ -91,7 +98,8 @@ class AtomicOp(IntEnum):
     CMPXCHG = 0xF0 | 0x01
 
 
-class PseudoSrc(IntEnum):
+@fast_enum
+class PseudoSrc(IntEnumBase):
     """src_reg values of the 64-bit immediate load (RFC 9669, 5.4)."""
 
     IMM = 0
@@ -103,7 +111,8 @@ class PseudoSrc(IntEnum):
     MAP_IDX_VALUE = 6
 
 
-class CallSrc(IntEnum):
+@fast_enum
+class CallSrc(IntEnumBase):
     """src_reg values of the CALL instruction."""
 
     HELPER = 0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..errors import BadInput
 from ..spec import MapRef, ProgramSpec, SourceLoc
@@ -17,6 +16,10 @@ from .insn import Insn, check_insn, lddw
 from .lexer import Line, Token
 from .mnemonics import SIGNED_TYPES, UNSIGNED_TYPES
 from .opcodes import PseudoSrc
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 S32_MIN, S32_MAX, U32_MAX = -(1 << 31), (1 << 31) - 1, (1 << 32) - 1
 

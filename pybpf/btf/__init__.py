@@ -73,8 +73,6 @@ id; ``BtfNotFound`` (PybpfError) for a name or member that does not exist.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .format import Kind
 from .parse import Btf, BtfError, BtfNotFound, essential_name
 from .types import (
@@ -107,7 +105,11 @@ from .types import (
 )
 from .vmlinux import find_kernel_type, module_btf, module_names, vmlinux
 
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from .build import BtfBuilder, LineInfo, encode_func_info, encode_line_info
     from .cdump import dump_c
     from .cheader import dump_header

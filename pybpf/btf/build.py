@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from .._record import dataclass
 from ..errors import BadInput, PybpfError
@@ -31,6 +30,8 @@ from .format import (
     make_info,
 )
 
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+
 if TYPE_CHECKING:
     from .parse import Btf
 
@@ -44,7 +45,7 @@ class BtfBuilder:
     def __init__(self, base: Btf | None = None) -> None:
         self.base = base
         self.start_id = base.nr_types if base else 1
-        self._start_str = base.start_str + len(base._strs) if base else 0
+        self._start_str = base.start_str + base.str_len if base else 0
         self._recs: list[bytes] = []
         self._strs = bytearray(b"" if base else b"\0")
         self._str_off: dict[str, int] = {"": 0}

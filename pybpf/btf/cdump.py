@@ -10,10 +10,10 @@ so the output is char-for-char the same as bpftool's block for that type.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import types as T
 from .format import Kind
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 
 if TYPE_CHECKING:
     from .parse import Btf

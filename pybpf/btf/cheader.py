@@ -11,11 +11,12 @@ they are first printed.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from . import types as T
 from .cdump import _Emitter
 from .format import Kind
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 
 if TYPE_CHECKING:
     from .parse import Btf

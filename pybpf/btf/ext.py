@@ -11,11 +11,12 @@ indexes (byte offset / 8), as ``ProgramSpec`` counts them.
 from __future__ import annotations
 
 import struct
-from enum import IntEnum
-from typing import TYPE_CHECKING
 
+from .._fastenum import IntEnumBase, fast_enum
 from .._record import dataclass, field
 from .parse import BtfError
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 
 if TYPE_CHECKING:
     from .parse import Btf
@@ -25,7 +26,8 @@ _EXT_HDR = struct.Struct("<HBBIIIII")  # magic, version, flags, hdr_len, func/li
 _CORE_HDR = struct.Struct("<II")  # core_relo_off, core_relo_len (when hdr_len >= 32)
 
 
-class CoreReloKind(IntEnum):
+@fast_enum
+class CoreReloKind(IntEnumBase):
     """enum bpf_core_relo_kind."""
 
     FIELD_BYTE_OFFSET = 0

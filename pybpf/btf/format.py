@@ -7,7 +7,8 @@ agree on record layout in a single place.
 from __future__ import annotations
 
 import struct
-from enum import IntEnum
+
+from .._fastenum import IntEnumBase, fast_enum
 
 BTF_MAGIC = 0xEB9F
 BTF_VERSION = 1
@@ -18,7 +19,8 @@ TYPE_HDR = struct.Struct("<III")  # name_off, info, size_or_type
 MAX_VLEN = 0xFFFF
 
 
-class Kind(IntEnum):
+@fast_enum
+class Kind(IntEnumBase):
     """BTF_KIND_*."""
 
     UNKN = 0

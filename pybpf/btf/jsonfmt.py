@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from . import types as T
 from .format import Kind
 
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from .parse import Btf
 
 _ENCODING = {0: "(none)", 1: "SIGNED", 2: "CHAR", 4: "BOOL"}

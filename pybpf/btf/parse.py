@@ -28,6 +28,16 @@ from .format import (
     PER_VLEN_WORDS,
     Kind,
 )
+from .lookup_memo import LookupMemo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mmap import mmap
+
+    Buffer = bytes | mmap
+else:
+    Buffer = bytes
+_MMAP: type | None = None  # mmap.mmap, once vmlinux.py has mapped a sysfs file
 
 
 class BtfError(BadInput):
@@ -74,9 +84,11 @@ def _step(info: int) -> int:
 class Btf:
     """One BTF blob (optionally split over a ``base``), parsed lazily. See the package doc."""
 
-    def __init__(self, data: bytes, base: Btf | None = None, name: str = "") -> None:
+    def __init__(self, data: Buffer, base: Btf | None = None, name: str = "") -> None:
         self.name = name or "<btf>"
-        self.raw = bytes(data)
+        # a private mapping of the sysfs file is kept as is (pages are read on first
+        # touch); anything else mutable is copied
+        self.raw: Buffer = data if type(data) in (bytes, _MMAP) else bytes(data)
         self.base = base
         if len(data) < HEADER_LEN:
             raise BtfError(f"{self.name}: {len(data)} bytes is too short for a BTF header")
@@ -90,7 +102,8 @@ class Btf:
         t_start, s_start = hdr_len + t_off, hdr_len + s_off
         if t_len % 4 or t_start + t_len > len(data) or s_start + s_len > len(data):
             raise BtfError(f"{self.name}: type/string sections lie outside the blob")
-        self._strs = self.raw[s_start:s_start + s_len]
+        # strings stay in the blob: offset o of the section is byte _s0 + o of ``raw``
+        self._s0, self._s_end = s_start, s_start + s_len
         mv = memoryview(self.raw)[t_start:t_start + t_len]
         if sys.byteorder == "little" and t_start % 4 == 0:
             self._w: memoryview | array = mv.cast("I")
@@ -103,13 +116,20 @@ class Btf:
         self._offs = array("I")
         self._next = 0  # word offset of the first record not yet indexed
         self.start_id = base.nr_types if base else 1
-        self.start_str: int = len(base._strs) + base.start_str if base else 0
+        self.start_str: int = base.str_len + base.start_str if base else 0
         self._cache: dict[int, T.Type] = {}
         self._by_name: dict[str, list[int]] = {}
         self._first: dict[tuple[str, Kind | None], int] = {}  # find() answers
         # name -> id (or ids), built once lookups become frequent (a scan costs ~1-5 ms)
         self._name_index: dict[bytes, int | list[int]] | None = None
         self._scans = 0
+        # what name scans found; vmlinux's is kept on disk per boot (lookup_memo)
+        self.memo = LookupMemo()
+
+    @property
+    def str_len(self) -> int:
+        """Length of this blob's own string section."""
+        return self._s_end - self._s0
 
     # ---- construction -------------------------------------------------------------------
 
@@ -164,6 +184,41 @@ class Btf:
             raise BtfError(f"{self.name}: last type record runs past the end of the type section")
 
     @property
+    def type_words(self) -> int:
+        """Length of the type section in 4-byte words."""
+        return len(self._w)
+
+    def all_offsets(self) -> bytes:
+        """Every record's word offset (uint32, native order), indexing all records."""
+        self._index_to()
+        return self._offs.tobytes()
+
+    def adopt_offsets(self, nwords: int, offs: bytes) -> bool:
+        """Take record boundaries computed earlier for this same blob (``all_offsets``);
+        False, changing nothing, unless they are consistent with it."""
+        w = self._w
+        a = array("I")
+        a.frombytes(offs)
+        if nwords != len(w) or not a or a[0] != 0:
+            return False
+        last = a[-1]
+        if last + 1 >= len(w):
+            return False
+        info = w[last + 1]
+        if last + (_STEP.get(info) or _step(info)) != len(w):
+            return False
+        self._offs, self._next = a, len(w)
+        return True
+
+    def record_name(self, tid: int) -> bytes:
+        """The raw name of one of our records (b"" when it has none)."""
+        noff = self._record(tid)[1]
+        if not noff:
+            return b""
+        o = noff - self.start_str + self._s0
+        return self.raw[o:self.raw.find(b"\0", o, self._s_end)]
+
+    @property
     def nr_types(self) -> int:
         """Number of type ids including void and the base's: ids are 0 .. nr_types - 1."""
         if self._next < len(self._w):
@@ -184,14 +239,14 @@ class Btf:
         self._index_to()
         w, tid = self._w, self.start_id
         idx: dict[bytes, int | list[int]] = {}
-        strs, s0 = self._strs, self.start_str
+        strs, s0, b0 = self.raw, self.start_str, self._s0
         find, get = strs.find, idx.get
         base = self.base
         for o in self._offs:
             noff = w[o]
             if noff:
                 if noff >= s0:
-                    i = noff - s0
+                    i = noff - s0 + b0
                     key = strs[i:find(b"\0", i)]
                 else:
                     assert base is not None
@@ -213,23 +268,23 @@ class Btf:
         if o < 0:
             assert self.base is not None
             return self.base.string(off)
-        s = self._strs
-        end = s.find(b"\0", o)
+        o += self._s0
+        end = self.raw.find(b"\0", o, self._s_end)
         if end < 0:
             raise BtfError(f"{self.name}: string offset {off} is outside the string section")
-        return s[o:end].decode("utf-8", "replace")
+        return self.raw[o:end].decode("utf-8", "replace")
 
     def _string_offsets(self, key: bytes) -> list[int]:
         """Every offset (in this BTF's string space, base included) holding exactly ``key``."""
         out = self.base._string_offsets(key) if self.base else []
-        s = self._strs
-        if s.startswith(key + b"\0"):
+        s, s0, end = self.raw, self._s0, self._s_end
+        if s[s0:s0 + len(key) + 1] == key + b"\0":
             out.append(self.start_str)
         pat = b"\0" + key + b"\0"
-        pos = s.find(pat)
+        pos = s.find(pat, s0, end)
         while pos >= 0:
-            out.append(self.start_str + pos + 1)
-            pos = s.find(pat, pos + 1)
+            out.append(self.start_str + pos + 1 - s0)
+            pos = s.find(pat, pos + 1, end)
         return out
 
     def _own_ids(self, key: bytes) -> list[int]:
@@ -237,10 +292,17 @@ class Btf:
         if self._name_index is not None:
             v = self._name_index.get(key)
             return [] if v is None else [v] if isinstance(v, int) else list(v)
+        known = self.memo.ids.get(key)
+        if known is not None:
+            return list(known)
+        if self._note_scan():
+            return self._own_ids(key)
         out: list[int] = []
         for off in self._string_offsets(key):
             out.extend(self._scan_name_off(off))
-        return sorted(out)
+        out.sort()
+        self.memo.learn_ids(key, out)
+        return out
 
     def _scan_name_off(self, off: int) -> Iterator[int]:
         """Search the raw type section for the 4-byte ``off`` and yield, in id order, the
@@ -386,7 +448,6 @@ class Btf:
         ids = self._by_name.get(name)
         if ids is None:
             ids = self.base.find_all(name) if self.base else []
-            self._note_scan()
             if name:
                 ids.extend(self._own_ids(name.encode()))
             ids = sorted(set(ids))
@@ -420,14 +481,20 @@ class Btf:
     def _find_first(self, name: str, kind: Kind | None) -> int | None:
         """Stop the scan at the first match: the common case of one cold lookup.
         None when the full search is needed to be sure."""
-        if self.base is not None or not name or self._note_scan():
+        if self.base is not None or not name:
             return None
-        offsets = self._string_offsets(name.encode())
+        key = name.encode()
+        memo_key = (key, -1 if kind is None else int(kind))
+        tid = self.memo.first.get(memo_key)
+        if tid is not None or key in self.memo.ids or self._note_scan():
+            return tid
+        offsets = self._string_offsets(key)
         if len(offsets) != 1:
             return None
         for tid in self._scan_name_off(offsets[0]):
             k = self.kind_of(tid)
             if (k == kind) if kind is not None else k != Kind.FWD:
+                self.memo.learn_first(memo_key, tid)
                 return tid
         return None
 
@@ -444,16 +511,20 @@ class Btf:
 
     def _flavored_ids(self, prefix: bytes, kind: Kind) -> list[int]:
         out = self.base._flavored_ids(prefix, kind) if self.base else []
-        names: set[bytes] = set()
-        btf: Btf | None = self
-        while btf is not None:  # our types may use strings of the base
-            s, pat = btf._strs, b"\0" + prefix
-            pos = s.find(pat)
-            while pos >= 0:
-                names.add(s[pos + 1:s.find(b"\0", pos + 1)])
-                pos = s.find(pat, pos + 1)
-            btf = btf.base
-        for key in sorted(names):
+        names = self.memo.prefixes.get(prefix)
+        if names is None:
+            found: set[bytes] = set()
+            btf: Btf | None = self
+            while btf is not None:  # our types may use strings of the base
+                s, pat, end = btf.raw, b"\0" + prefix, btf._s_end
+                pos = s.find(pat, btf._s0, end)
+                while pos >= 0:
+                    found.add(s[pos + 1:s.find(b"\0", pos + 1, end)])
+                    pos = s.find(pat, pos + 1, end)
+                btf = btf.base
+            names = sorted(found)
+            self.memo.learn_prefix(prefix, names)
+        for key in names:
             out.extend(i for i in self._own_ids(key) if self.kind_of(i) == kind)
         return out
 

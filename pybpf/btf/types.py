@@ -8,9 +8,11 @@ costs ~12 ms of import time, and start-up is a feature. Treat them as read-only.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .format import Kind
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _Rec:

@@ -11,6 +11,10 @@ import os
 from .format import Kind
 from .parse import Btf, BtfNotFound
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 SYSFS_BTF = "/sys/kernel/btf"
 
 _vmlinux: Btf | None = None
@@ -27,8 +31,30 @@ def vmlinux(path: str | None = None) -> Btf:
         if not os.path.exists(p):
             raise BtfNotFound(
                 f"{p}: this kernel exposes no BTF; it needs CONFIG_DEBUG_INFO_BTF=y")
-        _vmlinux = Btf.from_file(p)
+        _vmlinux = _open_sysfs(p)
     return _vmlinux
+
+
+def _open_sysfs(path: str, base: Btf | None = None) -> Btf:
+    """A sysfs BTF file, mapped privately where the kernel allows it (6.16+ exports the
+    file for mmap) so that only the pages lookups touch are read; vmlinux's lookups
+    persist per boot (``lookup_memo``)."""
+    import mmap
+
+    from . import parse
+
+    with open(path, "rb") as f:
+        try:
+            data: Any = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
+            parse._MMAP = mmap.mmap
+        except (OSError, ValueError):
+            data = f.read()
+    btf = Btf(data, base, os.path.basename(path))
+    if base is None:
+        from .lookup_memo import use_disk_memo
+
+        use_disk_memo(btf, len(data))
+    return btf
 
 
 def module_names() -> list[str]:
@@ -47,7 +73,7 @@ def module_btf(name: str) -> Btf:
         if "/" in name or not os.path.exists(p):
             raise BtfNotFound(f"{p}: module {name!r} is not loaded or has no BTF "
                               f"(CONFIG_DEBUG_INFO_BTF_MODULES)")
-        btf = _modules[name] = Btf.from_file(p, base=vmlinux())
+        btf = _modules[name] = _open_sysfs(p, base=vmlinux())
     return btf
 
 

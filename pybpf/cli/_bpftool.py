@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from typing import Any
 
 from ..kernel.info import LinkDetails, MapDetails, ProgDetails
 from ..uapi import AttachType, LinkType, MapType, ProgType
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def type_name(enum: Any, value: int) -> str | None:

@@ -10,10 +10,13 @@ strings that the writer emits verbatim.
 from __future__ import annotations
 
 import struct
-from typing import Any
 
 from ..btf import Btf, Kind
 from ..btf import types as T
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 INT_SIGNED, INT_CHAR, INT_BOOL = 1, 2, 4
 

@@ -6,9 +6,12 @@ import argparse
 import importlib
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..errors import BadInput, PybpfError
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 ELF_MAGIC = b"\x7fELF"
 

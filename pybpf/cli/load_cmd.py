@@ -14,9 +14,12 @@ import json
 import signal
 import sys
 import time
-from typing import Any
 
 from ..errors import BadInput, PybpfError
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

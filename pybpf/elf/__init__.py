@@ -14,9 +14,11 @@ section or instruction.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .loader import load_collection_spec, load_object_bytes
     from .object import ObjectSpec
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import keyword
 import struct
-from typing import Any
 
 from ..btf import Btf, Kind
 from ..mapapi import Codec, IntCodec, StructCodec
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 _FMT = {1: "b", 2: "h", 4: "i", 8: "q"}
 

@@ -8,7 +8,6 @@ load (the initial contents) and after (the live map), using the DATASEC layout.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from .._record import dataclass, field
 from ..btf import Btf, Kind
@@ -17,6 +16,10 @@ from ..spec import MapSpec
 from ..uapi import MapType
 from .lookup import named
 from .reader import SHT_NOBITS, STB_WEAK, ElfFile, Section
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 BPF_F_RDONLY_PROG = 1 << 7
 BPF_F_MMAPABLE = 1 << 10

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Any
 
 from ..errors import BadInput, PybpfError
 from ..spec import MapSpec, ProgramSpec, SourceLoc
@@ -29,6 +28,10 @@ from .object import ObjectSpec, ProgInfo
 from .reader import STB_LOCAL, STT_FUNC, ElfFile, read_elf
 from .relocate import Binder, CodeSection, func_size, link_program
 from .sections import attach_target, find_section_def
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def load_collection_spec(path: str, *, kconfig: dict[str, str] | None = None,
@@ -163,7 +166,7 @@ def _load(data: bytes, path: str, kconfig: dict[str, str] | None,
     if btf is not None:
         from .btf_fixup import fixup_btf
 
-        spec.btf = fixup_btf(btf.raw, path, sec_sizes, sec_syms, kc, externs.kconfig_size)
+        spec.btf = fixup_btf(bytes(btf.raw), path, sec_sizes, sec_syms, kc, externs.kconfig_size)
         for ps in spec.programs.values():
             if ps.func_info:
                 ps.btf = spec.btf

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TypeVar
-
 from ..errors import PybpfError
 
-V = TypeVar("V")
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import TypeVar
+
+    V = TypeVar("V")
 
 
 def named(table: Mapping[str, V], name: str, what: str, where: str) -> V:

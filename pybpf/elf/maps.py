@@ -10,7 +10,6 @@ program array) are ELF relocations inside the ``.maps`` section.
 from __future__ import annotations
 
 import struct
-from typing import Any
 
 from .._record import dataclass, field
 from ..btf import Btf, Kind
@@ -18,6 +17,10 @@ from ..errors import BadInput
 from ..spec import MapSpec
 from ..uapi import MapType
 from .reader import ElfFile, Section
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 PIN_NONE, PIN_BY_NAME = 0, 1
 _INT_ATTRS = ("type", "max_entries", "map_flags", "numa_node", "key_size", "value_size",

@@ -8,8 +8,6 @@ rejection into a message naming the relocation.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import PybpfError
 from ..kernel.collection import KernelCollection, load_collection
 from ..kernel.errors import VerifierError
@@ -19,6 +17,10 @@ from ..uapi import MapType
 from .core import POISON_IMM
 from .lookup import named
 from .object import ObjectSpec, attach_btf_name, pinned_path
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ObjectProgram(KernelProgram):

@@ -5,8 +5,6 @@ autoload, map resize/type override, pinning, BTF attach targets, CO-RE diagnosti
 
 from __future__ import annotations
 
-from typing import Any
-
 from .._record import dataclass, field
 from ..errors import PybpfError
 from ..spec import CollectionSpec, MapSpec
@@ -15,6 +13,10 @@ from .globals import DataView
 from .lookup import named
 from .maps import PIN_BY_NAME, MapDef
 from .sections import ATTACH_BTF, SecDef
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_PIN_ROOT = "/sys/fs/bpf"
 

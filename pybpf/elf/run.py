@@ -6,11 +6,13 @@ those BPF_PROG_TEST_RUN accepts (xdp, tc, socket filter, raw tracepoint, syscall
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..collection import RunResult
 from ..errors import PybpfError
 from .object import ObjectSpec
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def pick_program(spec: ObjectSpec, section: str | None) -> str:

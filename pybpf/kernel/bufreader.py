@@ -7,7 +7,10 @@ batches to a callback; only how a batch is read differs (``consume``).
 from __future__ import annotations
 
 import select
-from typing import Any, Self
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any, Self
 
 
 def map_params(m: Any) -> tuple[int, int, int]:

@@ -15,11 +15,14 @@ import functools
 import json
 import os
 import struct
-from typing import Any
 
 from ..errors import BadInput
 from ..uapi import HELPER_IDS, HELPER_NAMES, AttachType, Cmd, MapType, ProgType
 from .syscall import MapCreateAttr, ProgLoadAttr, addr_of, bpf_raw, close_fd
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 _EXIT0 = struct.pack("<BBhiBBhi", 0xB7, 0, 0, 0, 0x95, 0, 0, 0)  # r0 = 0; exit
 

@@ -14,12 +14,15 @@ import os
 import select
 import struct
 from collections.abc import Callable
-from typing import Any
 
 from ..errors import PybpfError
 from ..uapi import MapType
 from . import perf_event as pe
 from .bufreader import EpollReader, map_params, set_u32
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 PAGE = mmap.PAGESIZE
 _HEAD, _TAIL, _DATA_OFF, _DATA_SIZE = 1024, 1032, 1040, 1048

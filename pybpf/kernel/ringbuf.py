@@ -16,11 +16,14 @@ import mmap
 import select
 import struct
 from collections.abc import Callable
-from typing import Any
 
 from ..errors import PybpfError
 from ..uapi import MapType
 from .bufreader import EpollReader, map_params
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 BUSY_BIT = 1 << 31
 DISCARD_BIT = 1 << 30

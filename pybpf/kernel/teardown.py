@@ -20,9 +20,12 @@ import os
 import select
 import threading
 from collections.abc import Iterable
-from typing import Any
 
 from .syscall import close_fd as _close_quiet
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def close_concurrently(fds: list[int], max_threads: int = 64) -> None:

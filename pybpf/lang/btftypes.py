@@ -8,9 +8,11 @@ member up again). BTF is loaded only when a script uses a struct.
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import types as T
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def struct_id(btf: Any, name: str) -> int | None:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from .._record import dataclass
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 BAR_WIDTH = 52
 _CONV = re.compile(r"%(?P<flags>[- #0]*)(?P<width>\d+)?(?:\.(?P<prec>\d+))?"

@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable
-from typing import Any
 
 from . import output as O
 from . import types as T
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 U64 = (1 << 64) - 1
 HEADER = 16  # [u64 event id][u64 format id]

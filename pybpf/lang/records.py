@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Any
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 _INT = {(1, False): "<B", (1, True): "<b", (2, False): "<H", (2, True): "<h",
         (4, False): "<I", (4, True): "<i", (8, False): "<Q", (8, True): "<q"}

@@ -11,7 +11,6 @@ import struct
 import sys
 import time
 from collections.abc import Iterable
-from typing import Any, TextIO
 
 from . import output as O
 from . import types as T
@@ -35,6 +34,10 @@ from .codegen import (
     MapMeta,
 )
 from .symbolize import StackValue, Symbolizer
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 
 def _u64(raw: bytes, off: int) -> int:

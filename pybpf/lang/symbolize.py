@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import bisect
 import struct
-from typing import Any
 
 from .._record import dataclass
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from ..asm.insn import DecodeError, Insn, check_insn, decode, validate_program
 from ..errors import BadInput, PybpfError
@@ -17,6 +16,10 @@ from .base import IN_BOUNDS_KINDS, Reject
 from .calls import CALL_MARK
 from .report import Verdict, VerifierReport, insn_text
 from .state import T, fmt_reg
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 _GPL = {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL",
         "Dual MPL/GPL"}

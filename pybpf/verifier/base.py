@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Sequence
-from typing import NoReturn
 
 from ..asm.insn import Insn
 from ..spec import MapSpec
@@ -28,6 +27,10 @@ from .state import (
     ranged,
     unknown,
 )
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 MAX_VAR_OFF = 1 << 29
 MAX_PACKET_OFF = 0xFFFF

@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ..asm.insn import Insn
 from ..asm.opcodes import PseudoSrc
 from ..spec import MapRef, MapSpec, ProgramSpec
 from ..uapi import ProgType
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 _TIME = re.compile(r"verification time (\d+) usec")
 _PROCESSED = re.compile(r"processed (\d+) insns")

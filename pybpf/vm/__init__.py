@@ -7,13 +7,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .helpers import HELPERS, Helper, register_helper
 from .memory import MemFault, Memory, VmError
 from .program import DEFAULT_BUDGET, VmProgram
 
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..collection import Collection
     from ..spec import CollectionSpec
 

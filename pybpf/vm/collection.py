@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..collection import Collection
 from ..mapapi import Map
 from ..spec import CollectionSpec
 from .program import VmProgram
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def load_collection(spec: CollectionSpec, **options: Any) -> Collection:

@@ -14,12 +14,15 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from ..uapi import HELPER_IDS, HELPER_NAMES, MapType
 from .memory import M32, M64, MemFault, VmError
 
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from .program import VmProgram
 
 HelperFn = Callable[..., int]

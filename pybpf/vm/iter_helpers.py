@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import errno
 import struct
-from typing import TYPE_CHECKING, Any
 
 from .helpers import helper
 from .memory import M64, VmError
 
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from .program import VmProgram
 
 BPF_F_SKIP_FIELD_MASK = 0xFF

@@ -10,10 +10,11 @@ vm maps the packet at a fixed size.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
 
 from .helpers import helper
 from .memory import MemFault
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 
 if TYPE_CHECKING:
     from .program import VmProgram

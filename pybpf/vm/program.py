@@ -21,7 +21,6 @@ import random
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
 
 from ..asm.insn import Insn, imm64_of
 from ..asm.opcodes import PseudoSrc
@@ -46,6 +45,10 @@ from .memory import (
     VmError,
 )
 from .translate import HelperInfo, Translation, translate
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_BUDGET = 1_000_000
 BPF_F_RDONLY_PROG = 1 << 7

@@ -22,12 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..asm.insn import Insn, imm64_of, validate_program
 from ..asm.opcodes import LDDW, Alu, CallSrc, Class, Jmp, Mode, PseudoSrc, Size, Source
 from ..uapi import HELPER_NAMES
 from .memory import M32, M64, STACK_SIZE, VmError
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 S63 = 1 << 63
 S31 = 1 << 31

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Any
 
 from ...errors import PybpfError
 from ...uapi import AttachType, Cmd
 from ..syscall import LinkCreateAttr, ProgAttachAttr, bpf_raw
 from .base import Link, bpf_call, bpf_failure, prog_fd_of
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 F_ALLOW_MULTI = 1 << 1  # BPF_F_ALLOW_MULTI
 _NO_CGROUP_LINKS = (errno.EINVAL, errno.EOPNOTSUPP, 524)  # 524: ENOTSUPP (kernel-internal)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...errors import PybpfError
 from ...uapi import AttachType, ProgType
 from .base import Link
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _split_probe(target: str) -> tuple[str, str, int]:
@@ -28,37 +30,40 @@ def attach(prog: Any, target: str | None = None, **kw: Any) -> Link:
     if not where and "/" in section:
         where = section.split("/", 1)[1]
     at = spec.attach_type
-    from . import (
-        cgroup,
-        iter,
-        kprobe,
-        perf,
-        raw_tracepoint,
-        tcx,
-        tracepoint,
-        tracing,
-        uprobe,
-        usdt,
-        xdp,
-    )
-
+    # each kind's module is imported only when needed (some pull in socket, symbols...)
     if ptype == ProgType.TRACEPOINT:
+        from . import tracepoint
+
         return tracepoint.attach_tracepoint(prog, where, **kw)
     if ptype in (ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE):
+        from . import raw_tracepoint
+
         return raw_tracepoint.attach_raw_tracepoint(prog, where, **kw)
     if ptype == ProgType.TRACING and at == AttachType.TRACE_ITER:
+        from . import iter
+
         return iter.attach_iter(prog, where, **kw)
     if ptype == ProgType.TRACING and at == AttachType.TRACE_RAW_TP:
+        from . import raw_tracepoint
+
         return raw_tracepoint.attach_tp_btf(prog, where)
     if ptype in (ProgType.TRACING, ProgType.LSM, ProgType.EXT):
+        from . import tracing
+
         return tracing.attach_tracing(prog, where, **kw)
     if ptype == ProgType.KPROBE:
         if kind == "usdt":
+            from . import usdt
+
             binary, provider, name = where.rsplit(":", 2)
             return usdt.attach_usdt(prog, binary, provider, name, **kw)
         if kind in ("uprobe", "uretprobe"):
+            from . import uprobe
+
             binary, sym, off = _split_probe(where)
             return uprobe.attach_uprobe(prog, binary, sym, off, retprobe=kind == "uretprobe", **kw)
+        from . import kprobe
+
         if kind.startswith("kprobe.multi") or kind.startswith("kretprobe.multi"):
             return kprobe.attach_kprobe_multi(prog, where.split(","),
                                               retprobe=kind.startswith("kret"), **kw)
@@ -66,15 +71,23 @@ def attach(prog: Any, target: str | None = None, **kw: Any) -> Link:
         return kprobe.attach_kprobe(prog, func, int(koff, 0) if koff else 0,
                                     retprobe=kind == "kretprobe", **kw)
     if ptype == ProgType.PERF_EVENT:
+        from . import perf
+
         return perf.attach_perf_event(prog, where or "cpu-clock", **kw)
     if ptype == ProgType.XDP:
+        from . import xdp
+
         return xdp.attach_xdp(prog, kw.pop("dev", where), **kw)
     if ptype == ProgType.SCHED_CLS:
+        from . import tcx
+
         direction = "egress" if "egress" in (section + where) else "ingress"
         return tcx.attach_tcx(prog, kw.pop("dev", where.split("/")[0]), direction)
     if ptype in (ProgType.CGROUP_SKB, ProgType.CGROUP_SOCK, ProgType.CGROUP_SOCK_ADDR,
                  ProgType.CGROUP_DEVICE, ProgType.CGROUP_SYSCTL, ProgType.CGROUP_SOCKOPT,
                  ProgType.SOCK_OPS):
+        from . import cgroup
+
         hook: Any = at if at is not None else (where or "ingress")
         return cgroup.attach_cgroup(prog, kw.pop("cgroup", None) or cgroup.cgroup2_root(), hook)
     if ptype == ProgType.SOCKET_FILTER:

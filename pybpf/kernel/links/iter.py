@@ -5,11 +5,14 @@ from __future__ import annotations
 import ctypes
 import os
 import struct
-from typing import Any
 
 from ...uapi import AttachType, Cmd
 from ..syscall import IterCreateAttr, LinkCreateAttr, addr_of
 from .base import Link, bpf_call, prog_fd_of
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class IterLink(Link):

@@ -7,7 +7,6 @@ raises a one-line ``PybpfError`` saying so.
 from __future__ import annotations
 
 import ctypes
-from typing import Any
 
 from ...errors import PybpfError
 from ...uapi import AttachType, Cmd
@@ -15,6 +14,10 @@ from .. import perf_event as pe
 from ..syscall import LinkCreateAttr, addr_of
 from .base import Link, bpf_call, prog_fd_of
 from .perf import attach_perf_fd
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 KPROBE_MULTI_RETURN = 1  # BPF_F_KPROBE_MULTI_RETURN
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ctypes
 import errno
-from typing import Any
 
 from ...uapi import Cmd
 from ..syscall import RawTracepointAttr, addr_of
 from .base import Link, bpf_call, prog_fd_of
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class RawTracepointLink(Link):

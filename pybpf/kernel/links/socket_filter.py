@@ -7,9 +7,12 @@ the program but leaves the socket open.
 from __future__ import annotations
 
 import socket
-from typing import Any
 
 from .base import Link, attach_errno, prog_fd_of
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 SO_ATTACH_BPF = 50
 SO_DETACH_BPF = 27  # == SO_DETACH_FILTER

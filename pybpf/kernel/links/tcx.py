@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...errors import PybpfError
 from ...uapi import AttachType, Cmd
 from ..syscall import LinkCreateAttr
 from .base import Link, bpf_call, prog_fd_of
 from .netdev import ifindex
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 DIRECTIONS = {"ingress": AttachType.TCX_INGRESS, "egress": AttachType.TCX_EGRESS}
 

@@ -8,10 +8,13 @@ attaching only makes the trampoline live. Needs a kernel with BPF trampolines
 from __future__ import annotations
 
 import errno
-from typing import Any
 
 from .base import Link
 from .raw_tracepoint import raw_tracepoint_open
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 _NO_TRAMPOLINE = "this kernel may lack BPF trampolines"
 _HINTS = {errno.EOPNOTSUPP: _NO_TRAMPOLINE, 524: _NO_TRAMPOLINE}  # 524: ENOTSUPP (kernel)

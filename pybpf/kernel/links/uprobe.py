@@ -8,7 +8,6 @@ semaphore the kernel increments while the probe is attached (4.20+).
 from __future__ import annotations
 
 import ctypes
-from typing import Any
 
 from ...errors import PybpfError
 from ...symbols import resolve_binary, uprobe_offset
@@ -17,6 +16,10 @@ from .. import perf_event as pe
 from ..syscall import LinkCreateAttr, addr_of
 from .base import Link, MultiLink, attach_each, bpf_call, prog_fd_of
 from .perf import attach_perf_fd
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 UPROBE_MULTI_RETURN = 1  # BPF_F_UPROBE_MULTI_RETURN
 

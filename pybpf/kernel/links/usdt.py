@@ -6,13 +6,15 @@ attached, so guarded probe sites (``if (PROVIDER_NAME_ENABLED())``) start firing
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...errors import PybpfError
 from ...symbols import find_probes
 from ...symbols.usdt import UsdtProbe
 from .base import Link, MultiLink, attach_each
 from .uprobe import attach_uprobe_offset
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class UsdtLink(MultiLink):

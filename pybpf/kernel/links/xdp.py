@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import errno
-from typing import Any
 
 from ...errors import PybpfError
 from ...uapi import AttachType, Cmd
 from ..syscall import LinkCreateAttr
 from .base import Link, bpf_call, prog_fd_of
 from .netdev import ifindex
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 # XDP_FLAGS_* (linux/if_link.h)
 XDP_FLAGS_UPDATE_IF_NOEXIST = 1 << 0

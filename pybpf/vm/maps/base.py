@@ -11,12 +11,15 @@ from __future__ import annotations
 import errno
 import itertools
 import weakref
-from typing import Any
 
 from ...errors import PybpfError
 from ...mapapi import ANY, EXIST, F_LOCK, Map, MapError
 from ...spec import MapSpec
 from ...uapi import MapType
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 # Largest key the kernel accepts for hash-like maps (MAX_BPF_STACK).
 MAX_KEY_SIZE = 512

@@ -9,7 +9,6 @@ the id, as BPF_MAP_LOOKUP_ELEM answers the inner map's id.
 from __future__ import annotations
 
 import errno
-from typing import Any
 
 from ...mapapi import ANY, EXIST, NOEXIST, MapError
 from ...spec import MapSpec
@@ -24,6 +23,10 @@ from .base import (
     require,
     u32,
 )
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 # BPF_F_INNER_MAP: inner maps may differ in max_entries from the template.
 F_INNER_MAP = 1 << 12

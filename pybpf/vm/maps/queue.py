@@ -13,11 +13,14 @@ import hashlib
 import math
 from collections import deque
 from collections.abc import Iterator
-from typing import Any
 
 from ...mapapi import ANY, EXIST
 from ...spec import MapSpec
 from .base import MapOpError, VmMap, check_sizes, require
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class QueueMap(VmMap):
