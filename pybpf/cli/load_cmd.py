@@ -149,8 +149,10 @@ def _dump(spec: Any, coll: Any, as_json: bool, out: Any) -> None:
     skip = {MapType.RINGBUF, MapType.PERF_EVENT_ARRAY, MapType.ARRAY_OF_MAPS,
             MapType.HASH_OF_MAPS, MapType.PROG_ARRAY, MapType.USER_RINGBUF}
     maps: dict[str, Any] = {}
+    ops = {name: (m.var.type_name, m.attached) for name, m in coll.maps.items()
+           if m.type == MapType.STRUCT_OPS and hasattr(m, "var")}
     for name, m in coll.maps.items():
-        if name in spec.data or name == ".kconfig" or m.type in skip:
+        if name in spec.data or name in ops or name == ".kconfig" or m.type in skip:
             continue
         try:
             maps[name] = list(m.items())
@@ -162,8 +164,11 @@ def _dump(spec: Any, coll: Any, as_json: bool, out: Any) -> None:
             "maps": {n: [{"key": _jsonable(k), "value": _jsonable(v)} for k, v in kv]
                      for n, kv in maps.items()},
             "globals": {n: {k: _jsonable(v) for k, v in kv} for n, kv in data.items()},
+            "struct_ops": {n: {"type": t, "registered": r} for n, (t, r) in ops.items()},
         }) + "\n")
         return
+    for name, (tname, registered) in ops.items():
+        out.write(f"\n{name}: struct {tname}, {'registered' if registered else 'not registered'}\n")
     for name, kv in maps.items():
         out.write(f"\n{name}:\n")
         for k, v in kv:

@@ -163,6 +163,11 @@ def _load(data: bytes, path: str, kconfig: dict[str, str] | None,
                 raise BadInput(f"{path}: two programs are named {sym.name!r}")
             spec.programs[sym.name] = ps
             spec.prog_info[sym.name] = ProgInfo(d, linked.poisoned)
+    if any(s.name.removeprefix("?").startswith(".struct_ops") for s in elf.sections) or any(
+            p.type == 27 for p in spec.programs.values()):  # struct_ops hook (27: STRUCT_OPS)
+        from .struct_ops import collect_struct_ops
+
+        collect_struct_ops(elf, btf, spec)
     if btf is not None:
         from .btf_fixup import fixup_btf
 

@@ -56,6 +56,10 @@ class ObjectCollection(KernelCollection):
         for p in self.programs.values():
             if _auto_attachable(p):
                 out.append(p.attach())
+        if self.spec.struct_ops:  # struct_ops hook: .struct_ops.link maps attach, not progs
+            from .struct_ops import attach_struct_ops
+
+            out.extend(attach_struct_ops(self))
         self.links.extend(out)
         return out
 
@@ -86,7 +90,8 @@ class ObjectCollection(KernelCollection):
 
 def _auto_attachable(p: Any) -> bool:
     sec = p.spec.section
-    if p.spec.type in (4, 6, 1, 8, 9, 18, 13, 25, 15, 23):  # net/cgroup types need a target
+    if p.spec.type in (4, 6, 1, 8, 9, 18, 13, 25, 15, 23, 27):  # net/cgroup types need a target
+        # (27, struct_ops: its map attaches, not the program; struct_ops hook)
         return False
     return bool(p.spec.attach_to) or "/" in sec or sec in ("perf_event",)
 
@@ -101,6 +106,8 @@ def load_object(spec: ObjectSpec, *, pin_root: str | None = None, pin_dir: str |
         os.makedirs(pin_dir, exist_ok=True)
     maps_only = CollectionSpec({}, {}, spec.btf)
     for name, ms in spec.maps.items():
+        if name in spec.struct_ops:
+            continue  # struct_ops hook: created after the programs (load_struct_ops)
         m2 = ms.copy()
         path = pinned_path(spec.map_defs.get(name), name, pin_root)
         if pin_dir and not path and name not in spec.data and name != ".kconfig":
@@ -111,12 +118,19 @@ def load_object(spec: ObjectSpec, *, pin_root: str | None = None, pin_dir: str |
         maps_only.maps[name] = m2
     kc: KernelCollection = load_collection(maps_only)
     progs: dict[str, ObjectProgram] = {}
+    so_ids: dict[str, int] = {}
+    if spec.struct_ops:  # struct_ops hook: the kernel struct each program implements
+        from .struct_ops import load_struct_ops, struct_ops_btf_ids
+
+        so_ids = struct_ops_btf_ids(spec)
     try:
         _init_slots(spec, kc, None)
         for name, ps in spec.programs.items():
             if not ps.autoload:
                 continue
             opts = dict(prog_opts)
+            if name in so_ids:  # struct_ops hook
+                opts.setdefault("attach_btf_id", so_ids[name])
             info = spec.prog_info.get(name)
             if info is not None:
                 bname, kind = attach_btf_name(info, ps.attach_to)
@@ -132,6 +146,8 @@ def load_object(spec: ObjectSpec, *, pin_root: str | None = None, pin_dir: str |
             kp.links = []  # type: ignore[attr-defined]
             progs[name] = kp  # type: ignore[assignment]
         _init_slots(spec, kc, progs)
+        if spec.struct_ops:  # struct_ops hook: maps with program fds in their value
+            kc.maps.update(load_struct_ops(spec, progs, kc.btf_fd))
     except BaseException:
         for p in progs.values():
             p.close()

@@ -35,6 +35,8 @@ class ObjectSpec(CollectionSpec):
     data: dict[str, DataView] = field(default_factory=dict)
     map_defs: dict[str, MapDef] = field(default_factory=dict)
     prog_info: dict[str, ProgInfo] = field(default_factory=dict)
+    # struct_ops hook: variable -> struct_ops.StructOpsVar (maps of .struct_ops sections)
+    struct_ops: dict[str, Any] = field(default_factory=dict)
 
     # -- global data -------------------------------------------------------
     def _view(self, name: str) -> DataView:
@@ -123,6 +125,9 @@ class ObjectSpec(CollectionSpec):
         ``ObjectCollection`` whose programs ``.attach()``. ``pin_root`` (default
         /sys/fs/bpf) is where maps declared ``__uint(pinning, LIBBPF_PIN_BY_NAME)`` live."""
         if backend != "kernel":
+            if self.struct_ops and backend == "vm":  # struct_ops hook
+                raise PybpfError(f"{self.path}: struct_ops maps ({', '.join(self.struct_ops)})"
+                                 " register kernel callbacks; load with the kernel backend")
             coll = CollectionSpec.load(self, backend, **options)
             self._vm_slots(coll)
             for name, m in coll.maps.items():
