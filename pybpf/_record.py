@@ -12,11 +12,11 @@ default_factory=...)``), plus ``replace``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from operator import attrgetter
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, TypeVar, dataclass_transform
 
     _C = TypeVar("_C", bound=type)

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .errors import BadInput, PybpfError
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import IO, Any
 
 DEFAULT_BUDGET = 1_000_000

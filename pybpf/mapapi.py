@@ -8,17 +8,16 @@ dict-like access, iteration and per-CPU values as one list per CPU.
 
 from __future__ import annotations
 
-import re
 import struct
 from abc import ABC, abstractmethod
 from collections import namedtuple
-from collections.abc import Iterator, Sequence
 
 from .errors import PybpfError
 from .uapi import MapType
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
     from typing import Any
 
 # Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK).
@@ -154,7 +153,13 @@ class CtypesCodec(Codec):
         return v.value if self.simple else v
 
 
-_INT_NAME = re.compile(r"(?:u|s|i|int|uint)(8|16|32|64)?")
+def _int_width(name: str) -> str | None:
+    """The bit width of 'u32', 's8', 'int64', 'uint' ... ("" for none); None if not one."""
+    for prefix in ("uint", "int", "u", "s", "i"):
+        if name.startswith(prefix):
+            bits = name[len(prefix):]
+            return bits if bits in ("", "8", "16", "32", "64") else None
+    return None
 
 
 def as_codec(spec: Any, size: int) -> Codec:
@@ -168,12 +173,12 @@ def as_codec(spec: Any, size: int) -> Codec:
     if spec is int or spec == "int":
         return IntCodec(size)
     if isinstance(spec, str):
-        m = _INT_NAME.fullmatch(spec)
-        if m is None:
+        width = _int_width(spec)
+        if width is None:
             raise MapError(f"unknown codec {spec!r}: use 'int', u8/u16/u32/u64, s8..s64, "
                            "i8..i64, a StructCodec or a ctypes type")
         signed = spec[0] in "si"
-        bits = int(m.group(1) or 8 * size)
+        bits = int(width or 8 * size)
         if bits // 8 != size:
             raise MapError(f"{spec} is {bits // 8} bytes but the map holds {size}")
         return IntCodec(size, signed)

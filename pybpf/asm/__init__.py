@@ -35,6 +35,4 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f"{__name__}.{module}"), name)
+    return getattr(__import__(f"{__name__}.{module}", fromlist=["_"]), name)  # not importlib

@@ -20,7 +20,6 @@ maps referenced by name (recorded as ``MapRef`` for the loader), and a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import BadInput
@@ -49,6 +48,10 @@ from .opcodes import (
     Size,
     Source,
 )
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10 = range(11)
 FP = R10

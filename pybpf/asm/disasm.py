@@ -16,14 +16,16 @@ only reach here when the caller decoded with ``validate=False``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from ..spec import MapRef
 from .insn import INSN_SIZE, Insn, check_insn, decode
 from .opcodes import CallSrc, Class, Jmp, PseudoSrc
 from .print_asm import AsmPrinter
 from .print_kernel import KernelPrinter
 from .printer import CallNamer, ImmNamer, LabelOf, Printer, printable
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["disassemble", "disassemble_bytes", "format_insn", "jump_labels"]
 

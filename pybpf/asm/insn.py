@@ -9,7 +9,6 @@ relocation offsets and verifier messages therefore all use one index space.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
 
 from .._record import dataclass
 from ..errors import BadInput
@@ -25,6 +24,10 @@ from .opcodes import (
     Size,
     Source,
 )
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 INSN_SIZE = 8
 _FMT = struct.Struct("<BBhi")

@@ -6,7 +6,6 @@ whole text; one ``ParserBase`` walks the tokens of a single line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import BadInput
@@ -19,6 +18,7 @@ from .opcodes import PseudoSrc
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 S32_MIN, S32_MAX, U32_MAX = -(1 << 31), (1 << 31) - 1, (1 << 32) - 1

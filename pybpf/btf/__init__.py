@@ -132,9 +132,8 @@ def __getattr__(name: str) -> Any:
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(f"module 'pybpf.btf' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f".{mod}", __name__), name)
+    # __import__, not importlib (whose import costs start-up)
+    return getattr(__import__(f"{__name__}.{mod}", fromlist=["_"]), name)
 
 
 __all__ = [

@@ -10,11 +10,14 @@ name type ids remain valid.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
 
 from . import types as T
 from .format import HEADER
 from .parse import Btf, BtfNotFound
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 def patch_datasecs(btf: Btf, section_sizes: Mapping[str, int],

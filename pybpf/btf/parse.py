@@ -15,7 +15,6 @@ import struct
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator
 
 from ..errors import BadInput, PybpfError
 from . import types as T
@@ -32,6 +31,7 @@ from .lookup_memo import LookupMemo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from mmap import mmap
 
     Buffer = bytes | mmap

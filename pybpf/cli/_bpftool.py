@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
 
 from ..kernel.info import LinkDetails, MapDetails, ProgDetails
 from ..uapi import AttachType, LinkType, MapType, ProgType
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
 

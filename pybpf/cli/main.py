@@ -7,7 +7,6 @@ A ``PybpfError`` becomes one line on stderr and its exit code; no traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 
@@ -69,7 +68,7 @@ def build_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, str | None]:
 
 
 def _module(name: str):  # type: ignore[no-untyped-def]
-    return importlib.import_module(f"pybpf.cli.{COMMANDS[name][0]}")
+    return __import__(f"pybpf.cli.{COMMANDS[name][0]}", fromlist=["_"])  # not importlib
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,6 @@ which relocation, type and field path were at fault.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 
 from .._record import dataclass, field
 from ..btf import Btf, BtfNotFound, Kind, essential_name
@@ -304,7 +303,11 @@ def field_value(btf: Btf, res: FieldRes, kind: CoreReloKind) -> tuple[int, int]:
 
 
 # -- candidates -----------------------------------------------------------------------------
-CandFinder = Callable[[str, Kind], list[tuple[Btf, int]]]
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    CandFinder = Callable[[str, Kind], list[tuple[Btf, int]]]
 
 
 def kernel_candidates(name: str, kind: Kind) -> list[tuple[Btf, int]]:

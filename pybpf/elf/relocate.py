@@ -10,7 +10,6 @@ libbpf does, and its calls, relocations, func_info and line_info move with it.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 
 from .._record import dataclass, field
 from ..asm.insn import Insn, decode
@@ -19,6 +18,10 @@ from ..errors import BadInput
 from ..spec import MapRef, SourceLoc
 from .globals import KCONFIG, KFUNC, KSYM_ADDR, KSYM_VAR, Externs
 from .reader import STT_FUNC, STT_SECTION, ElfFile, Symbol
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _SLOT = struct.Struct("<BBhi")
 CALL, LDDW = 0x85, 0x18

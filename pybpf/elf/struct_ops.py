@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import struct
 import weakref
-from collections.abc import Mapping
 from typing import Any
 
 from .._record import dataclass, field
@@ -33,6 +32,10 @@ from ..kernel.syscall import close_fd
 from ..spec import MapSpec
 from ..uapi import MapType, ProgType
 from .reader import STB_LOCAL, STT_FUNC, STT_SECTION, ElfFile, Section
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 SECTIONS = (".struct_ops", ".struct_ops.link")
 VALUE_PREFIX = "bpf_struct_ops_"

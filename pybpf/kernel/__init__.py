@@ -6,8 +6,6 @@ one-liner that only needs, say, ``syscall`` pays for nothing else.
 
 from __future__ import annotations
 
-import importlib
-
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
     from typing import Any
@@ -41,5 +39,5 @@ def __getattr__(name: str) -> Any:
     mod = _EXPORTS.get(name)
     if mod is None:
         raise AttributeError(f"module 'pybpf.kernel' has no attribute {name!r}")
-    module = importlib.import_module(f".{mod}", __name__)
+    module = __import__(f"{__name__}.{mod}", fromlist=["_"])  # not importlib: start-up
     return module if name == mod else getattr(module, name)

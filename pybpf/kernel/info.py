@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import errno as E
 import struct
-from collections.abc import Iterator
 from typing import TypeVar
 
 from .._record import dataclass, field
@@ -29,6 +28,10 @@ from .syscall import (
     bpf_raw,
     close_fd,
 )
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 T = TypeVar("T", ProgInfo, MapInfo, LinkInfo, BtfInfo)
 

@@ -12,7 +12,6 @@ import ctypes
 import errno as E
 import functools
 import weakref
-from collections.abc import Iterator
 
 from ..mapapi import ANY, PERCPU_TYPES, Map, MapError
 from ..spec import MapSpec
@@ -31,6 +30,7 @@ from .syscall import (
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
 F_NO_PREALLOC = 1 << 0

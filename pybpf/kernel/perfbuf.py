@@ -13,7 +13,6 @@ import mmap
 import os
 import select
 import struct
-from collections.abc import Callable
 
 from ..errors import PybpfError
 from ..uapi import MapType
@@ -22,6 +21,7 @@ from .bufreader import EpollReader, map_params, set_u32
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 PAGE = mmap.PAGESIZE

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import ctypes
 import errno as E
-import re
 import struct
 import weakref
-from collections.abc import Mapping, Sequence
 
 from ..asm.insn import Insn
 from ..asm.opcodes import LDDW, PseudoSrc
@@ -34,6 +32,7 @@ from .syscall import (
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
 LOG_START = 64 << 10
@@ -352,26 +351,28 @@ def _load(spec: ProgramSpec, attr: ProgLoadAttr, log_level: int, log_size: int) 
     raise verifier_error(spec, log, err)
 
 
-_INSN_LINE = re.compile(r"^(\d+): \(([0-9a-f]{2})\)")
-_INSN_IN_MSG = re.compile(r"\binsn (\d+)")
-_TAIL = re.compile(r"^(processed \d+ insns|verification time|stack depth|max_states_per_insn|"
-                   r"mark_precise|-- END PROG LOAD LOG --)")
+_INSN_LINE = r"^(\d+): \(([0-9a-f]{2})\)"
+_INSN_IN_MSG = r"\binsn (\d+)"
+_TAIL = (r"^(processed \d+ insns|verification time|stack depth|max_states_per_insn|"
+         r"mark_precise|-- END PROG LOAD LOG --)")
 
 
 def verifier_error(spec: ProgramSpec, log: str, err: int = E.EACCES) -> VerifierError:
     """A ``VerifierError`` for ``log``: the error line, the failing instruction, its source."""
+    import re  # only on this error path: `re` costs every process ~3 ms of start-up
+
     lines = [ln for ln in log.splitlines() if ln.strip()]
-    body = [ln for ln in lines if not _TAIL.match(ln)]
+    body = [ln for ln in lines if not re.match(_TAIL, ln)]
     summary = body[-1].strip() if body else "rejected"
     insn: int | None = None
     at = len(body)
     for j in range(len(body) - 1, -1, -1):
-        m = _INSN_LINE.match(body[j])
+        m = re.match(_INSN_LINE, body[j])
         if m:
             insn, at = int(m.group(1)), j
             break
     if insn is None:  # structural errors name the instruction in the message itself
-        m2 = _INSN_IN_MSG.search(summary)
+        m2 = re.search(_INSN_IN_MSG, summary)
         if m2:
             insn = int(m2.group(1))
     where = f"instruction {insn}" if insn is not None else "load"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import mmap
 import select
 import struct
-from collections.abc import Callable
 
 from ..errors import PybpfError
 from ..uapi import MapType
@@ -23,6 +22,7 @@ from .bufreader import EpollReader, map_params
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 BUSY_BIT = 1 << 31

@@ -19,12 +19,12 @@ from __future__ import annotations
 import os
 import select
 import threading
-from collections.abc import Iterable
 
 from .syscall import close_fd as _close_quiet
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
 

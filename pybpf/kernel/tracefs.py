@@ -6,13 +6,15 @@ need the numeric id. Both come from ``events/<category>/<name>/``.
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import os
-import re
 
 from .._record import dataclass
 from ..errors import PybpfError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
 
 CANDIDATES = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 
@@ -85,17 +87,19 @@ def list_tracepoints(pattern: str = "*") -> list[str]:
         cat_pat, ev_pat = pattern, "*"
         if pattern != "*":  # a bare word matches either part
             cat_pat, ev_pat = "*", pattern
+    from fnmatch import fnmatchcase  # here: it imports `re`
+
     base = os.path.join(root(), "events")
     out: list[str] = []
     for cat in categories():
-        if cat in UNATTACHABLE or not fnmatch.fnmatchcase(cat, cat_pat):
+        if cat in UNATTACHABLE or not fnmatchcase(cat, cat_pat):
             continue
         try:
             names = os.listdir(os.path.join(base, cat))
         except OSError:
             continue
         for ev in names:
-            if fnmatch.fnmatchcase(ev, ev_pat) and os.path.exists(
+            if fnmatchcase(ev, ev_pat) and os.path.exists(
                     os.path.join(base, cat, ev, "id")):
                 out.append(f"{cat}:{ev}")
     return sorted(out)
@@ -141,10 +145,17 @@ class Format:
         return tuple(f for f in self.fields if not f.common)
 
 
-_FIELD_RE = re.compile(
-    r"field:(?P<decl>[^;]*);\s*offset:(?P<off>\d+);\s*size:(?P<size>\d+);(?:\s*signed:(?P<sg>\d+);)?"
-)
-_DECL_RE = re.compile(r"^(?P<type>.*?)\s*\b(?P<name>[A-Za-z_]\w*)\s*(?:\[(?P<len>[^\]]*)\])?$")
+_FIELD_RE = (r"field:(?P<decl>[^;]*);\s*offset:(?P<off>\d+);\s*size:(?P<size>\d+);"
+             r"(?:\s*signed:(?P<sg>\d+);)?")
+_DECL_RE = r"^(?P<type>.*?)\s*\b(?P<name>[A-Za-z_]\w*)\s*(?:\[(?P<len>[^\]]*)\])?$"
+
+
+@functools.cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    """``re`` is imported on first use only: it costs every process ~3 ms of start-up."""
+    import re
+
+    return re.compile(pattern)
 
 
 def parse_field_decl(decl: str) -> tuple[str, str, int | None, bool]:
@@ -153,7 +164,7 @@ def parse_field_decl(decl: str) -> tuple[str, str, int | None, bool]:
     data_loc = decl.startswith("__data_loc ")
     if data_loc:
         decl = decl[len("__data_loc "):]
-    m = _DECL_RE.match(decl)
+    m = _regex(_DECL_RE).match(decl)
     if not m:
         return decl, decl, None, data_loc
     ctype, name, alen = m.group("type"), m.group("name"), m.group("len")
@@ -185,7 +196,7 @@ def parse_format(text: str, name: str = "") -> Format:
         elif s.startswith("print fmt:"):
             print_fmt = s[len("print fmt:"):].strip()
         elif s.startswith("field:"):
-            m = _FIELD_RE.search(s)
+            m = _regex(_FIELD_RE).search(s)
             if not m:
                 raise PybpfError(f"tracepoint {fmt_name}: cannot parse format line {s!r}")
             ctype, fname, alen, loc = parse_field_decl(m.group("decl"))

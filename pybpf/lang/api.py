@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 _DONE = object()

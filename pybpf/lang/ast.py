@@ -10,12 +10,11 @@ more import time than the rest of the parser, and start-up is measured.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .errors import Loc
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, ClassVar, TypeVar, dataclass_transform
 
     _C = TypeVar("_C", bound=type)

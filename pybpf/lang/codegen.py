@@ -17,8 +17,6 @@ Model (kept simple so the verifier and the vm both follow it easily):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .._record import dataclass, field
 from ..asm.opcodes import Alu, Jmp
 from ..spec import CollectionSpec, MapSpec, ProgramSpec, SourceLoc
@@ -32,6 +30,7 @@ from .semantic import MapInfo, ProbeInfo, Semantic, field_signed
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 EV_PRINTF, EV_EXIT, EV_PRINT_MAP, EV_PRINT_VALUE, EV_CLEAR, EV_ZERO = 1, 2, 3, 4, 5, 6

@@ -8,16 +8,16 @@ it one backed by tracefs (listing only the categories the glob can match).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .codegen import CompiledScript
 from .probes import ProbeSpec
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
-ListFn = Callable[[str], list[str]]
+if TYPE_CHECKING:
+    ListFn = Callable[[str], list[str]]
 
 
 def _tracefs_list(pattern: str) -> list[str]:

@@ -8,12 +8,12 @@ tuples, aggregates as Python numbers or bucket dicts. ``compat="0.17"`` keeps
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from .._record import dataclass
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
 BAR_WIDTH = 52

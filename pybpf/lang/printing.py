@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Callable
 
 from . import output as O
 from . import types as T
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 U64 = (1 << 64) - 1
@@ -51,7 +51,8 @@ def _low_s32(v: int) -> int:
     return v - (1 << 32) if v >> 31 else v
 
 
-Printer = Callable[[bytes], str]
+if TYPE_CHECKING:
+    Printer = Callable[[bytes], str]
 
 
 def compile_printf(fmt: str, args: list[Any], compat: str | None = None) -> Printer | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import struct
 import sys
 import time
-from collections.abc import Iterable
 
 from . import output as O
 from . import types as T
@@ -37,6 +36,7 @@ from .symbolize import StackValue, Symbolizer
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any, TextIO
 
 

@@ -9,7 +9,6 @@ the printf-style formats codegen and the runtime share.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from .._record import dataclass, field
 from . import ast
@@ -19,6 +18,7 @@ from .probes import ProbeError, ProbeSpec, parse_probe
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 # name -> (min args, max args or None, unsafe, must be assigned to a map)

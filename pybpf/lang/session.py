@@ -18,7 +18,6 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Callable
 
 from ..errors import PybpfError
 from ..uapi import AttachType
@@ -27,6 +26,7 @@ from .probes import ProbeSpec
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, TextIO
 
 # bpftrace's default sample periods of software events (a count of events)

@@ -11,10 +11,13 @@ import functools
 import mmap
 import os
 import struct
-from collections.abc import Iterator
 
 from .._record import dataclass
 from ..errors import BadInput
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ET_EXEC, ET_DYN = 2, 3
 SHT_SYMTAB, SHT_NOTE, SHT_DYNSYM, SHT_NOBITS = 2, 7, 11, 8

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
 
 from ..asm.insn import Insn
 from ..spec import MapSpec
@@ -30,6 +29,7 @@ from .state import (
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import NoReturn
 
 MAX_VAR_OFF = 1 << 29

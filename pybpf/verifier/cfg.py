@@ -10,12 +10,15 @@ instruction (so state pruning can ignore dead ones).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..asm.insn import Insn
 from .helpers_proto import PROTOS
 from .ops import CallSrc, Class, Jmp, Mode, PseudoSrc
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 ALL_REGS = (1 << 11) - 1
 ARGS = 0b111110  # r1-r5

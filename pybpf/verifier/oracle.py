@@ -8,7 +8,6 @@ kernel's own "verification time" from the stats log (log_level 4).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..asm.insn import Insn
@@ -18,6 +17,7 @@ from ..uapi import ProgType
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
 _TIME = re.compile(r"verification time (\d+) usec")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..asm.insn import Insn, imm64_of
 from ..asm.opcodes import Class, Jmp, Mode
 from ..spec import SourceLoc
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _ALU = {0x00: "+=", 0x10: "-=", 0x20: "*=", 0x30: "/=", 0x40: "|=", 0x50: "&=", 0x60: "<<=",
         0x70: ">>=", 0x90: "%=", 0xA0: "^=", 0xB0: "=", 0xC0: "s>>="}

@@ -13,9 +13,12 @@ the instruction and the region. No access ever reaches host memory.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 
 from ..errors import PybpfError
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 Buffer = bytes | bytearray | memoryview
 

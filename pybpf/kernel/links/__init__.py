@@ -13,8 +13,6 @@ attach_to), as libbpf's auto-attach does.
 
 from __future__ import annotations
 
-import importlib
-
 from .base import Link, MultiLink
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
@@ -57,7 +55,7 @@ def __getattr__(name: str) -> Any:
     mod = _EXPORTS.get(name)
     if mod is None:
         raise AttributeError(f"module 'pybpf.kernel.links' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{mod}", __name__), name)
+    return getattr(__import__(f"{__name__}.{mod}", fromlist=["_"]), name)  # not importlib
 
 
 def attach(prog: Any, target: str | None = None, **kw: Any) -> Link:

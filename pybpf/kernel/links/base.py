@@ -8,12 +8,11 @@ fast teardown in ``kernel/teardown.py``) without closing them here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-
 from ...errors import PybpfError
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
     from typing import Any, TypeVar
 
 if TYPE_CHECKING:

@@ -12,7 +12,6 @@ import errno
 import hashlib
 import math
 from collections import deque
-from collections.abc import Iterator
 
 from ...mapapi import ANY, EXIST
 from ...spec import MapSpec
@@ -20,6 +19,7 @@ from .base import MapOpError, VmMap, check_sizes, require
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 import errno
 import threading
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...spec import MapSpec
 from .base import MapOpError, VmMap, check_sizes, require
+
+TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 HDR_SIZE = 8  # BPF_RINGBUF_HDR_SZ
 # bpf_ringbuf_query flags
