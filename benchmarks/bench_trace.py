@@ -45,6 +45,8 @@ from pathlib import Path
 from subprocess import DEVNULL
 from typing import Any
 
+from ._env import ENV, installed_venv
+
 ROOT = Path(__file__).resolve().parent.parent
 PYBPF = [sys.executable, "-m", "pybpf", "trace"]
 # the same without site (-S): this environment's site-packages .pth hooks (an editable
@@ -78,9 +80,6 @@ STORM_SCRIPT = ('tracepoint:syscalls:sys_enter_getppid /comm == "tstorm"/ '
                 '{ printf("%d\\n", pid); }')
 
 
-_CACHE = tempfile.mkdtemp(prefix="pybpf-bench-pycache-")
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-ENV["PYTHONPYCACHEPREFIX"] = _CACHE
 
 
 def _row(name: str, value: float, unit: str, reference: str, ref: float) -> dict[str, Any]:
@@ -262,32 +261,6 @@ def storm(cmd: list[str]) -> tuple[float, int, str]:
     return rate, n, err
 
 
-# what pip writes for a [project.scripts] entry (pip's console-script template)
-CONSOLE_SCRIPT = """#!{python}
-# -*- coding: utf-8 -*-
-import re
-import sys
-from pybpf.cli.main import main
-if __name__ == '__main__':
-    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
-    sys.exit(main())
-"""
-
-
-def installed_venv(tmp: str) -> list[str]:
-    """``pybpf trace`` of a virtualenv holding a non-editable copy of pybpf and its
-    console script (see the module docstring); built without network or build tools."""
-    venv = Path(tmp, "venv")
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
-    shutil.copytree(ROOT / "pybpf", site / "pybpf",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    script = venv / "bin" / "pybpf"
-    script.write_text(CONSOLE_SCRIPT.format(python=venv / "bin" / "python"))
-    script.chmod(0o755)
-    return [str(script), "trace"]
-
-
 def run() -> list[dict[str, Any]]:
     bpftrace = shutil.which("bpftrace")
     if bpftrace is None or os.geteuid() != 0:
@@ -305,7 +278,7 @@ def run() -> list[dict[str, Any]]:
                      f"bpftrace {ref_rss:.1f} MiB", ref_rss))
 
     with tempfile.TemporaryDirectory() as tmp:
-        venv = installed_venv(tmp)
+        venv = [*installed_venv(tmp), "trace"]
         subprocess.run([*venv, "-q", "-e", BEGIN_EXIT], cwd=tmp, env=ENV,
                        capture_output=True)  # warm-up: byte-compile the copy
         ours_f, nosite_f, venv_f, ref_f = first_hits(

@@ -45,22 +45,25 @@ class CoreReloKind(IntEnumBase):
     TYPE_MATCHES = 12
 
 
-@dataclass(frozen=True, slots=True)
+# records are not frozen: a frozen __init__ costs 3x, and an object has ~1,000 of them
+@dataclass(slots=True)
 class FuncInfoRec:
     insn: int  # instruction index within its ELF section
     type_id: int  # a FUNC in the object's BTF
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LineInfoRec:
     insn: int
     file_name: str
     line_text: str
     line: int
     col: int
+    file_off: int = 0  # string offsets of file_name and line_text in the object's BTF
+    line_off: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CoreRelo:
     """One CO-RE relocation: instruction ``insn`` accesses ``access`` ("0:1:2": the
     first index steps over the root pointer/array, the rest are member/element
@@ -93,14 +96,21 @@ def parse_btf_ext(data: bytes, btf: Btf, name: str = ".BTF.ext") -> BtfExt:
     if magic != EXT_MAGIC or version != 1:
         raise BtfError(f"{name}: bad .BTF.ext magic {magic:#06x} or version {version}")
     ext = BtfExt()
-    s = btf.string
+    strings: dict[int, str] = {}  # inlined code repeats the same file and line strings
+
+    def s(off: int) -> str:
+        v = strings.get(off)
+        if v is None:
+            v = strings[off] = btf.string(off)
+        return v
 
     def func(sec: str, rec: tuple[int, ...]) -> None:
         ext.func_info.setdefault(sec, []).append(FuncInfoRec(rec[0] // 8, rec[1]))
 
     def line(sec: str, rec: tuple[int, ...]) -> None:
         ext.line_info.setdefault(sec, []).append(
-            LineInfoRec(rec[0] // 8, s(rec[1]), s(rec[2]), rec[3] >> 10, rec[3] & 0x3FF))
+            LineInfoRec(rec[0] // 8, s(rec[1]), s(rec[2]), rec[3] >> 10, rec[3] & 0x3FF,
+                        rec[1], rec[2]))
 
     def core(sec: str, rec: tuple[int, ...]) -> None:
         try:

@@ -33,6 +33,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from mmap import mmap
+    from typing import Any
 
     Buffer = bytes | mmap
 else:
@@ -125,6 +126,9 @@ class Btf:
         self._scans = 0
         # what name scans found; vmlinux's is kept on disk per boot (lookup_memo)
         self.memo = LookupMemo()
+        # values other modules compute from these types, cached with them (e.g. CO-RE's
+        # member indexes of kernel structs)
+        self.derived: dict[str, Any] = {}
 
     @property
     def str_len(self) -> int:

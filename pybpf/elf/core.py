@@ -222,23 +222,46 @@ def types_match(lb: Btf, lid: int, tb: Btf, tid: int, depth: int = 32) -> bool:
 def _find_member(lb: Btf, name: str, ltype: int, tb: Btf, tid: int,
                  bit_base: int) -> tuple[int, int, int] | None:
     """(bit offset, member type, bitfield) of member ``name`` in composite ``tid``,
-    looking through anonymous members."""
+    looking through anonymous members, as libbpf's bpf_core_match_member: a compatible
+    match wins; an incompatible one at the top level ends the search."""
+    index = _members_by_name(tb, tid)
+    if index is None:
+        return None
+    for off, mtype, bits, top in index.get(essential_name(name), ()):
+        if fields_compat(lb, ltype, tb, mtype):
+            return bit_base + off, mtype, bits
+        if top:
+            return None
+    return None
+
+
+def _members_by_name(tb: Btf, tid: int) -> dict[str, list[tuple[int, int, int, bool]]] | None:
+    """Essential member name -> [(bit offset, type, bitfield size, top level)] of composite
+    ``tid`` in declaration order, through anonymous members; cached on ``tb`` (a CO-RE
+    object asks for the same big kernel structs hundreds of times)."""
+    cache = tb.derived.setdefault("core_members", {})
+    if tid in cache:
+        return cache[tid]  # type: ignore[no-any-return]
     t = tb[tb.resolve(tid)]
     if t.kind not in _COMPOSITE:
+        cache[tid] = None
         return None
-    ess = essential_name(name)
-    for m in t.members:  # type: ignore[attr-defined]
-        off = bit_base + m.bit_offset
-        if not m.name:
-            if tb[tb.resolve(m.type)].kind in _COMPOSITE:
-                r = _find_member(lb, name, ltype, tb, m.type, off)
-                if r is not None:
-                    return r
-            continue
-        if m.name == name or essential_name(m.name) == ess:
-            return (off, m.type, m.bitfield_size) if fields_compat(lb, ltype, tb, m.type) \
-                else None
-    return None
+    out: dict[str, list[tuple[int, int, int, bool]]] = {}
+
+    def walk(comp: Any, base: int, top: bool) -> None:
+        for m in comp.members:
+            off = base + m.bit_offset
+            if m.name:
+                out.setdefault(essential_name(m.name), []).append(
+                    (off, m.type, m.bitfield_size, top))
+                continue
+            inner = tb[tb.resolve(m.type)]
+            if inner.kind in _COMPOSITE:
+                walk(inner, off, False)
+
+    walk(t, 0, True)
+    cache[tid] = out
+    return out
 
 
 def match_field(spec: LocalSpec, tb: Btf, cand: int) -> FieldRes | None:
@@ -306,6 +329,7 @@ def field_value(btf: Btf, res: FieldRes, kind: CoreReloKind) -> tuple[int, int]:
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     CandFinder = Callable[[str, Kind], list[tuple[Btf, int]]]
 
@@ -340,12 +364,15 @@ def resolve(btf: Btf, relo: CoreRelo, where: str, cands: CandFinder) -> Resolved
     """The new value for one relocation, or a poison reason."""
     kind = relo.kind
     spec = parse_spec(btf, relo.type_id, relo.access, kind, where)
-    what = f"CO-RE relocation {kind.name.lower()} of {spec.describe()}"
+
+    def what() -> str:  # only for messages: describing the access path costs
+        return f"CO-RE relocation {kind.name.lower()} of {spec.describe()}"
+
     if kind == K.TYPE_ID_LOCAL:
         return Resolved(relo.type_id)
     local = btf[btf.skip_mods(relo.type_id)]
     if not local.name:
-        raise CoreError(f"{where}: {what}: relocation against an anonymous type")
+        raise CoreError(f"{where}: {what()}: relocation against an anonymous type")
     local_size = 0
     if spec.res is not None and kind in FIELD_KINDS:
         local_size = field_value(btf, spec.res, K.FIELD_BYTE_SIZE)[1] \
@@ -359,7 +386,7 @@ def resolve(btf: Btf, relo: CoreRelo, where: str, cands: CandFinder) -> Resolved
                 try:
                     v, sz = field_value(tb, fr, kind)
                 except CoreError as e:
-                    raise CoreError(f"{where}: {what}: {e}") from None
+                    raise CoreError(f"{where}: {what()}: {e}") from None
                 r = Resolved(v, field_size=sz, local_size=local_size)
         elif kind in ENUM_KINDS:
             t = tb[cid]
@@ -379,10 +406,10 @@ def resolve(btf: Btf, relo: CoreRelo, where: str, cands: CandFinder) -> Resolved
     if not results:
         if kind in EXISTS_KINDS:
             return Resolved(0)
-        return Resolved(0, poison=f"{what}: not found in the kernel's BTF")
+        return Resolved(0, poison=f"{what()}: not found in the kernel's BTF")
     vals = {(r.value, r.field_size) for r in results}
     if len(vals) > 1:
-        return Resolved(0, poison=f"{what}: {len(results)} kernel candidates disagree "
+        return Resolved(0, poison=f"{what()}: {len(results)} kernel candidates disagree "
                                   f"({sorted(v for v, _ in vals)})")
     return results[0]
 
@@ -441,13 +468,23 @@ def _s32(v: int) -> int:
 
 
 def apply_core(code: bytearray, btf: Btf, relos: list[CoreRelo], section: str, path: str,
-               cands: CandFinder | None = None) -> dict[int, str]:
-    """Resolve and apply ``relos`` to one section's code; {insn: poison message}."""
-    finder = cands or _cached(kernel_candidates)
+               cands: CandFinder | None = None,
+               memo: dict[Any, Any] | None = None) -> dict[int, str]:
+    """Resolve and apply ``relos`` to one section's code; {insn: poison message}.
+
+    ``memo`` (one dict per object) shares answers between sections: programs that inline
+    the same helpers repeat the same (type, access, kind) relocations many times."""
+    memo = {} if memo is None else memo
+    finder = memo.get("finder")
+    if finder is None:
+        finder = memo["finder"] = cands or _cached(kernel_candidates)
     poisoned: dict[int, str] = {}
     for n, relo in enumerate(relos):
         where = f"{path}: section {section}: instruction {relo.insn}"
-        r = resolve(btf, relo, where, finder)
+        key = (relo.type_id, relo.access, relo.kind)
+        r = memo.get(key)
+        if r is None:
+            r = memo[key] = resolve(btf, relo, where, finder)
         if r.poison:
             poison(code, relo.insn)
             poisoned[relo.insn] = f"{r.poison} (relocation #{n}, access {relo.access})"

@@ -182,8 +182,9 @@ def _code_sections(elf: ElfFile, btf: Any, ext: Any, path: str,
                    cands: Any) -> dict[int, CodeSection]:
     from .core import apply_core
 
-    str_offs = _string_offsets(btf) if btf is not None else {}
     out: dict[int, CodeSection] = {}
+    base_names: dict[str, str] = {}
+    memo: dict[Any, Any] = {}  # CO-RE answers shared by every section of the object
     for s in elf.sections:
         if not s.is_code or not s.size:
             continue
@@ -202,26 +203,14 @@ def _code_sections(elf: ElfFile, btf: Any, ext: Any, path: str,
         if ext is not None:
             cs.func_info = [(f.insn, f.type_id) for f in ext.func_info.get(s.name, [])]
             for li in ext.line_info.get(s.name, []):
-                cs.line_info.append((li.insn, str_offs.get(li.file_name, 0),
-                                     str_offs.get(li.line_text, 0), (li.line << 10) | li.col))
-                cs.lines[li.insn] = SourceLoc(os.path.basename(li.file_name), li.line, li.col,
-                                              li.line_text)
+                # BTF fix-ups patch in place: the object's string offsets stay valid
+                cs.line_info.append((li.insn, li.file_off, li.line_off, (li.line << 10) | li.col))
+                base = base_names.get(li.file_name)
+                if base is None:
+                    base = base_names[li.file_name] = os.path.basename(li.file_name)
+                cs.lines[li.insn] = SourceLoc(base, li.line, li.col, li.line_text)
             relos = ext.core_relos.get(s.name, [])
             if relos:
-                cs.poisoned = apply_core(cs.code, btf, relos, s.name, path, cands)
+                cs.poisoned = apply_core(cs.code, btf, relos, s.name, path, cands, memo)
         out[s.index] = cs
-    return out
-
-
-def _string_offsets(btf: Any) -> dict[str, int]:
-    from ..btf.format import HEADER
-
-    raw = btf.raw
-    _m, _v, _f, hdr_len, _to, _tl, s_off, s_len = HEADER.unpack_from(raw)
-    strs = raw[hdr_len + s_off:hdr_len + s_off + s_len]
-    out: dict[str, int] = {}
-    pos = 0
-    for part in strs.split(b"\0"):
-        out.setdefault(part.decode(errors="replace"), pos)
-        pos += len(part) + 1
     return out

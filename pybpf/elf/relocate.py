@@ -112,11 +112,14 @@ def link_program(b: Binder, sec: CodeSection, start: int, size: int, name: str) 
         cs, ustart, n, base = units[u]
         u += 1
         code = bytearray(cs.code[ustart * 8:(ustart + n) * 8])
-        for i in range(n):
+        reloc_at = cs.relocs.get
+        # (iter_unpack reads the buffer as it goes, so it sees slots patched behind it)
+        for i, (op, regs, off, imm) in enumerate(_SLOT.iter_unpack(code)):
             src_i = ustart + i
+            sym_idx = reloc_at(src_i)
+            if sym_idx is None and op != CALL and op != LDDW:
+                continue  # the common case: nothing to bind
             where = f"{path}: section {cs.name}: instruction {src_i}"
-            op, regs, off, imm = _SLOT.unpack_from(code, i * 8)
-            sym_idx = cs.relocs.get(src_i)
             if sym_idx is not None:
                 sym = b.elf.symbols[sym_idx]
                 _bind(b, cs, code, i, base + i, sym, refs, where, place, op, regs, imm)
@@ -127,6 +130,12 @@ def link_program(b: Binder, sec: CodeSection, start: int, size: int, name: str) 
                 tgt = place(cs, src_i + imm + 1, where)
                 _SLOT.pack_into(code, i * 8, op, regs, off, tgt - (base + i + 1))
         out += code
+        if ustart == 0 and base == 0 and n == cs.n:  # the whole section, in place: copy
+            finfo.extend(cs.func_info)
+            linfo.extend(cs.line_info)
+            smap.update(cs.lines)
+            poisoned.update(cs.poisoned)
+            continue
         for fi, tid in cs.func_info:
             if ustart <= fi < ustart + n:
                 finfo.append((base + fi - ustart, tid))
