@@ -8,8 +8,8 @@ global data, 232 CO-RE relocations), and tests/bpf/opensnoop.bpf.c (opensnoop's 
 The references are libbpf-tools binaries (C + libbpf, their own CO-RE objects): the time
 until they print their header, which they do once their programs are attached,
 line-buffered as on a terminal: /usr/sbin/opensnoop (the fastest of them here) for every
-row, and /usr/sbin/runqlat (the issue's other named reference) for the headline row. Rows (ratio = ours / reference, best of several runs,
-all in this run):
+row, and /usr/sbin/runqlat (the issue's other named reference) for the headline row.
+Rows (ratio = ours / reference, best of several runs, all in this run):
 - a fresh process of a pip-style install (``_env.installed_venv``: a venv with a plain
   copy of pybpf and the console script pip writes) that parses the object, loads it,
   attaches every program and prints a header line, as a tool built on pybpf does;
