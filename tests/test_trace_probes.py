@@ -153,6 +153,23 @@ def test_usdt_register_operands_semaphore_and_short_form(bins: dict[str, str]) -
         assert maps_of(r.stdout) == {"@n": "11", "@s": "55", "@d": "110"}
 
 
+def test_usdt_locations_with_different_layouts_and_rip_relative(bins: dict[str, str]) -> None:
+    """``pybpft:multi`` has three sites whose arguments live in different places
+    (``-4@-4(%rbp)``, ``-4@%eax``, ``-4@%edi``; ``-4@%eax``, ``-4@%edx``,
+    ``-4@g_multi(%rip)``): each site's cookie picks its layout, and the %rip-relative
+    global is read at its run-time address (the PIE is mapped anywhere). bpftrace 0.17
+    reads that last operand from a wrong address on this machine."""
+    wl = bins["wl"]
+    n = 5
+    r = trace("-q", "-e", f"usdt:{wl}:pybpft:multi {{ @n = count(); @v = sum(arg0); "
+              "@g = sum(arg1); @mx = max(arg1); }", "-c", f"{wl} multi {n}")
+    assert r.returncode == 0, r.stderr
+    v = sum(i + 100 + i + 200 + i for i in range(n))
+    g = sum(range(1, 3 * n + 1))
+    assert maps_of(r.stdout) == {"@n": str(3 * n), "@v": str(v), "@g": str(g),
+                                 "@mx": str(3 * n)}
+
+
 def _wait_workload(wl: str) -> subprocess.Popen[str]:
     return subprocess.Popen([wl, "wait"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True)

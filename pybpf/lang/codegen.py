@@ -1332,7 +1332,10 @@ class ProbeGen:
 
     def usdt_arg(self, i: int, loc: Loc | None) -> None:
         """r0 = argument i of the USDT probe, as its note's ``size@operand`` describes it
-        (a constant, a register, or memory at reg+disp(+index*scale)), sign/zero-extended."""
+        (a constant, a register, memory at reg+disp(+index*scale), or a %rip-relative
+        global), sign/zero-extended. When the probe's locations place the argument
+        differently, the attach cookie (the location's index, set by ``attach_usdt``)
+        picks the layout at run time, as libbpf's USDT spec ids do."""
         from ..symbols.usdt import find_probes
 
         p = self.pspec
@@ -1342,37 +1345,88 @@ class ProbeGen:
             raise CodegenError(loc, f"usdt:{p.target}: cannot read its USDT notes: {exc}") from exc
         if not probes:
             raise CodegenError(loc, f"{p.name}: no such USDT probe")
-        args = probes[0].args
-        if i >= len(args):
-            raise CodegenError(loc, f"arg{i}: {p.name} has only {len(args)} arguments")
-        a, e = args[i], self.e
-        if a.kind == "const":
-            e.mov_imm(R0, a.offset)
+        groups: dict[tuple[Any, ...], list[int]] = {}  # layout -> location indexes
+        for k, probe in enumerate(probes):
+            args = probe.args
+            if i >= len(args):
+                raise CodegenError(loc, f"arg{i}: {p.name} has only {len(args)} arguments"
+                                        + (f" at {probe.pc:#x}" if len(probes) > 1 else ""))
+            groups.setdefault(self._usdt_layout(args[i], probe, i, loc), []).append(k)
+        layouts = list(groups.items())
+        if len(layouts) == 1:
+            self._usdt_read(layouts[0][0])
             return
-        if a.symbol:
-            raise CodegenError(loc, f"arg{i} of {p.name} is a %rip-relative global "
-                                    f"({a.symbol}): not supported by pybpf yet")
-        e.ldx(8, R0, R6, a.pt_regs_offset)
-        if a.kind == "deref":
-            e.mov(R3, R0)
-            if a.index_reg:
-                from ..symbols.usdt import PT_REGS_X86_64
+        e = self.e
+        e.mov(R1, R6)
+        e.call("get_attach_cookie")
+        done = e.label()
+        for layout, where in layouts[:-1]:
+            this, other = e.label(), e.label()
+            for k in where:
+                e.jmp_imm(Jmp.JEQ, R0, k, this)
+            e.ja(other)
+            e.mark(this)
+            self._usdt_read(layout)
+            e.ja(done)
+            e.mark(other)
+        self._usdt_read(layouts[-1][0])
+        e.mark(done)
 
-                e.ldx(8, R1, R6, PT_REGS_X86_64[a.index_reg])
-                if a.scale > 1:
-                    e.alu_imm(Alu.MUL, R1, a.scale)
+    def _usdt_layout(self, a: Any, probe: Any, i: int, loc: Loc | None) -> tuple[Any, ...]:
+        """How to read one location's argument, as a hashable plan. A %rip-relative operand
+        becomes its distance from the probe site: the uprobe's ``ip`` is the site's run-time
+        address, whatever address the binary was mapped at."""
+        if a.kind == "const":
+            return ("const", a.offset)
+        if a.symbol:
+            from ..symbols.elf import open_elf
+
+            sym = open_elf(probe.path).symbol(a.symbol)
+            if sym is None:
+                raise CodegenError(loc, f"arg{i} of {self.pspec.name} reads global "
+                                        f"{a.symbol!r}, which {probe.path} has no symbol for "
+                                        "(a stripped binary?)")
+            return ("rip", a.size, a.signed, sym.value + a.offset - probe.pc)
+        return (a.kind, a.size, a.signed, a.reg, a.offset, a.index_reg, a.scale)
+
+    def _usdt_read(self, plan: tuple[Any, ...]) -> None:
+        from ..symbols.usdt import PT_REGS_X86_64
+
+        e = self.e
+        kind = plan[0]
+        if kind == "const":
+            e.mov_imm(R0, plan[1])
+            return
+        size, signed = plan[1], plan[2]
+        if kind == "reg":
+            e.ldx(8, R0, R6, PT_REGS_X86_64[plan[3]])
+        else:
+            if kind == "rip":
+                e.ldx(8, R3, R6, PT_REGS_X86_64["ip"])
+                delta = plan[3]
+            else:
+                _, _, _, reg, delta, index_reg, scale = plan
+                e.ldx(8, R3, R6, PT_REGS_X86_64[reg])
+                if index_reg:
+                    e.ldx(8, R1, R6, PT_REGS_X86_64[index_reg])
+                    if scale > 1:
+                        e.alu_imm(Alu.MUL, R1, scale)
+                    e.alu(Alu.ADD, R3, R1)
+            if -(1 << 31) <= delta < 1 << 31:
+                if delta:
+                    e.alu_imm(Alu.ADD, R3, delta)
+            else:
+                e.mov_imm(R1, delta)
                 e.alu(Alu.ADD, R3, R1)
-            if a.offset:
-                e.alu_imm(Alu.ADD, R3, a.offset)
             slot = self.slot()
             e.st_imm(8, FP, slot, 0)
             e.mov(R1, FP)
             e.alu_imm(Alu.ADD, R1, slot)
-            e.mov_imm(R2, a.size)
+            e.mov_imm(R2, size)
             e.call("probe_read_user")
             e.ldx(8, R0, FP, slot)
             self.stack -= 8
-        self.truncate(T.Type("int", a.size, a.signed))
+        self.truncate(T.Type("int", size, signed))
 
     def stack_id(self, t: T.Type) -> None:
         """r0 = the stack id of the current kernel/user stack; for ustack the pid is in the

@@ -28,8 +28,9 @@ class UsdtLink(MultiLink):
 def attach_usdt(prog: Any, binary: str, provider: str, name: str, *, pid: int = -1) -> UsdtLink:
     """Attach to every location of USDT probe ``provider:name`` in ``binary``.
 
-    One program serves all locations; a probe with several locations whose
-    arguments live in different registers needs per-location cookies (not done here).
+    One program serves all locations; each link carries the location's index as its
+    bpf cookie, so a program can tell locations whose arguments live in different
+    places apart (``pybpf trace`` reads ``argN`` that way).
     """
     probes = find_probes(binary, provider, name)
     if not probes:
