@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import struct
 
+from .._gcpause import paused_gc
 from ..errors import BadInput, PybpfError
 from ..spec import MapSpec, ProgramSpec, SourceLoc
 from ..uapi import MapType
@@ -53,7 +54,8 @@ def load_object_bytes(data: bytes, path: str = "<object>", *,
                       core_candidates: Any = None) -> ObjectSpec:
     """``load_collection_spec`` on bytes already read (``path`` names them in errors)."""
     try:
-        return _load(data, path, kconfig, core_candidates)
+        with paused_gc():
+            return _load(data, path, kconfig, core_candidates)
     except BadInput as e:
         msg = str(e)
         raise BadInput(msg if msg.startswith(path) else f"{path}: {msg}") from None

@@ -52,10 +52,13 @@ class ObjectCollection(KernelCollection):
     def attach_all(self) -> list[Any]:
         """Attach every program whose section names a target (like libbpf's auto-attach);
         programs whose section needs an explicit target (xdp, tc, socket...) are skipped."""
+        from .._gcpause import paused_gc
+
         out = []
-        for p in self.programs.values():
-            if _auto_attachable(p):
-                out.append(p.attach())
+        with paused_gc():
+            for p in self.programs.values():
+                if _auto_attachable(p):
+                    out.append(p.attach())
         if self.spec.struct_ops:  # struct_ops hook: .struct_ops.link maps attach, not progs
             from .struct_ops import attach_struct_ops
 

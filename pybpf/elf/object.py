@@ -137,9 +137,11 @@ class ObjectSpec(CollectionSpec):
             for name, view in self.data.items():
                 view.live = coll.maps.get(name)
             return coll
+        from .._gcpause import paused_gc
         from .objcoll import load_object
 
-        return load_object(self, **options)
+        with paused_gc():
+            return load_object(self, **options)
 
 
 def attach_btf_name(info: ProgInfo, target: str) -> tuple[str, str]:

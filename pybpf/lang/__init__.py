@@ -22,9 +22,11 @@ __all__ = ["CompileError", "check", "compile_script", "parse"]
 
 def compile_script(source: str, filename: str = "stdin", **options):  # type: ignore[no-untyped-def]
     """Parse, check and generate code; see ``pybpf.lang.codegen.compile_script``."""
+    from .._gcpause import paused_gc
     from .codegen import compile_script as _compile
 
-    return _compile(source, filename, **options)
+    with paused_gc():
+        return _compile(source, filename, **options)
 
 
 def check(source: str, filename: str = "stdin", **options):  # type: ignore[no-untyped-def]

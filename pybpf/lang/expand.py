@@ -60,7 +60,7 @@ def compile_for_kernel(source: str, filename: str = "stdin", *, unsafe: bool = F
                        tracepoint_format: Any = "tracefs",
                        child: bool | None = False) -> CompiledScript:
     """``compile_script`` with wildcard tracepoints expanded; raises ``CompileError``."""
-    from .codegen import compile_script
+    from . import compile_script  # the one that pauses the collector
 
     if tracepoint_format == "tracefs":
         tracepoint_format = _tracefs_format

@@ -306,6 +306,12 @@ class KernelSession:
 
     def load(self) -> None:
         """Create maps and load programs (the verifier runs here)."""
+        from .._gcpause import paused_gc
+
+        with paused_gc():
+            self._load()
+
+    def _load(self) -> None:
         from ..kernel.collection import load_collection
 
         if self.child_argv is not None and self.child is None:
