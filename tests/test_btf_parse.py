@@ -205,7 +205,10 @@ def test_lazy_lookup_decodes_only_what_it_needs() -> None:
     assert len(btf._offs) <= 20  # indexed only up to the match
     assert len(btf._cache) <= 2  # and decoded only the candidates' kinds, not the rest
     assert btf.nr_types == 2002  # counting everything forces the full index
-    for n in range(0, 2000, 97):  # enough lookups to switch to the full name index
+    for n in range(0, 2000, 97):  # a few scans: then a column of name offsets is searched
+        assert btf.find(f"s{n}") == n + 2
+    assert btf._name_col is not None and btf._name_index is None
+    for n in range(0, 2000, 31):  # enough lookups to switch to the full name index
         assert btf.find(f"s{n}") == n + 2
     assert btf._name_index is not None and btf.find("s1999") == 2001
 

@@ -15,6 +15,7 @@ import struct
 import sys
 from array import array
 from bisect import bisect_left
+from operator import itemgetter
 
 from ..errors import BadInput, PybpfError
 from . import types as T
@@ -55,7 +56,8 @@ _REF_KINDS: dict[int, type[T.Ref]] = {
     Kind.CONST: T.Const, Kind.RESTRICT: T.Restrict, Kind.TYPE_TAG: T.TypeTag,
 }
 _MAX_CHAIN = 64  # longer typedef/modifier chains mean a loop in the graph
-_INDEX_AFTER = 8  # name scans before a full name index pays for itself
+_INDEX_AFTER = 48  # name scans before a full name index (~45 ms) pays for itself
+_COLUMN_AFTER = 2  # raw scans (~5 ms each) before a name-offset column (~20 ms) does
 # Kinds whose records may carry a name (kind + the two reserved bits above it).
 _NAMED_KINDS = frozenset({
     Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.FWD, Kind.TYPEDEF, Kind.FUNC, Kind.VAR,
@@ -124,6 +126,7 @@ class Btf:
         # name -> id (or ids), built once lookups become frequent (a scan costs ~1-5 ms)
         self._name_index: dict[bytes, int | list[int]] | None = None
         self._scans = 0
+        self._name_col: bytes | None = None  # every record's name_off (uint32), once useful
         # what name scans found; vmlinux's is kept on disk per boot (lookup_memo)
         self.memo = LookupMemo()
         # values other modules compute from these types, cached with them (e.g. CO-RE's
@@ -310,8 +313,24 @@ class Btf:
 
     def _scan_name_off(self, off: int) -> Iterator[int]:
         """Search the raw type section for the 4-byte ``off`` and yield, in id order, the
-        hits that fall on a record start (indexing records only that far)."""
-        pat, offs, w = struct.pack("<I", off), self._offs, self._w
+        hits that fall on a record start (indexing records only that far). From the
+        third scan on, search a column of every record's name offset instead (10x less
+        to search, no false hits)."""
+        pat = struct.pack("<I", off)
+        if self._name_col is None and (self._scans > _COLUMN_AFTER or self._next >= len(self._w)):
+            self._index_to()
+            w = self._w
+            self._name_col = array("I", itemgetter(*self._offs)(w) if len(self._offs) > 1
+                                   else [w[o] for o in self._offs]).tobytes()
+        if self._name_col is not None:
+            col = self._name_col
+            pos = col.find(pat)
+            while pos >= 0:
+                if not pos & 3:
+                    yield self.start_id + (pos >> 2)
+                pos = col.find(pat, pos + 1)
+            return
+        offs, w = self._offs, self._w
         find, start, end = self.raw.find, self._t_start, self._t_end
         pos = find(pat, start, end)
         while pos >= 0:
