@@ -240,13 +240,44 @@ def test_ksyms_and_btf_attach(objs: dict[str, str]) -> None:
                                                                     "TYPEDEF")
     loads = [i for i in p.insns if i.opcode == 0x18 and i.src == PseudoSrc.BTF_ID]
     assert [i.imm for i in loads] == [vmlinux().find("runqueues", Kind.VAR)]
-    # the kernel-facing BTF: .ksyms is no longer a DATASEC, extern VARs are global
+    # the kernel-facing BTF, as libbpf leaves it: .ksyms lists ints 4 bytes apart, its
+    # extern VARs are global and typed int
     fixed = Btf.from_bytes(spec.btf)
-    assert not fixed.find_all(".ksyms", Kind.DATASEC)
+    sec = fixed[fixed.find(".ksyms", Kind.DATASEC)]
+    int_id = fixed.find("int", Kind.INT)
+    assert [(vs.offset, vs.size) for vs in sec.vars] == [(0, 4), (4, 4)]  # type: ignore[attr-defined]
+    assert sec.size == 8  # type: ignore[attr-defined]
     for name in ("_stext", "runqueues"):
         v = fixed[fixed.find(name, Kind.VAR)]
-        assert v.linkage == 1 and fixed.resolve(v.type) != 0  # type: ignore[attr-defined]
+        assert v.linkage == 1 and v.type == int_id  # type: ignore[attr-defined]
     assert spec.map_defs["pinned_hits"].pinning == 1
+
+
+def test_ksyms_kfunc_becomes_dummy_var() -> None:
+    """A kfunc in .ksyms is replaced by one appended ``dummy_ksym`` int VAR, whose name
+    also fills the kfunc's unnamed parameters (libbpf's add_dummy_ksym_var)."""
+    from pybpf.btf import Btf, BtfBuilder, Kind
+    from pybpf.elf.btf_fixup import fixup_btf
+
+    b = BtfBuilder()
+    i32 = b.int_type("int", 4, signed=True)
+    u64 = b.int_type("unsigned long", 8)
+    proto = b.func_proto(i32, [u64, ("named", u64)])
+    kfunc = b.func("bpf_some_kfunc", proto, linkage=2)  # extern
+    var = b.var("some_ksym", u64, linkage=2)
+    b.datasec(".ksyms", [(kfunc, 0, 0), (var, 0, 0)], size=0)
+    raw = b.encode()
+    fixed = Btf.from_bytes(fixup_btf(raw, "t.o", {}, {}, {}, 0))
+    assert len(fixed) == len(Btf.from_bytes(raw)) + 1
+    dummy = fixed.find("dummy_ksym", Kind.VAR)
+    assert dummy == len(fixed) - 1
+    dv = fixed[dummy]
+    assert (dv.type, dv.linkage) == (i32, 1)  # type: ignore[attr-defined]
+    sec = fixed[fixed.find(".ksyms", Kind.DATASEC)]
+    assert [(vs.type, vs.offset, vs.size) for vs in sec.vars] == [  # type: ignore[attr-defined]
+        (dummy, 0, 4), (var, 4, 4)]
+    assert [p.name for p in fixed[proto].params] == ["dummy_ksym", "named"]  # type: ignore[attr-defined]
+    assert fixed[kfunc].linkage == 1 and fixed[var].type == i32  # type: ignore[attr-defined]
 
 
 def test_core_type_relocations_synthetic() -> None:
@@ -290,11 +321,14 @@ def test_kconfig_values(objs: dict[str, str]) -> None:
     spec = load_collection_spec(objs["trace"], kconfig={"CONFIG_BPF_SYSCALL": "y",
                                                         "CONFIG_PYBPF_NOT_A_REAL_OPTION": "0x10"})
     kc = spec.maps[".kconfig"]
-    assert kc.freeze and kc.value_size == 12
-    # int LINUX_KERNEL_VERSION @0, bool CONFIG_BPF_SYSCALL @4, int CONFIG_PYBPF_... @8
-    assert kc.contents[0][1] == struct.pack("<IB3xI", kernel_version(), 1, 16)
+    # libbpf's layout: larger alignment first, then smaller size, then name:
+    # int CONFIG_PYBPF_NOT_A_REAL_OPTION @0, int LINUX_KERNEL_VERSION @4,
+    # bool CONFIG_BPF_SYSCALL @8
+    assert kc.freeze and kc.value_size == 9 and kc.flags == (1 << 7) | (1 << 10)
+    assert kc.contents[0][1] == struct.pack("<IIB", 16, kernel_version(), 1)
     spec = load_collection_spec(objs["trace"], kconfig={"CONFIG_BPF_SYSCALL": "m"})
-    assert spec.maps[".kconfig"].contents[0][1][4:12] == bytes([2, 0, 0, 0, 0, 0, 0, 0])
+    assert spec.maps[".kconfig"].contents[0][1][:4] == bytes(4)  # weak, unset: 0
+    assert spec.maps[".kconfig"].contents[0][1][8] == 2
 
 
 # -- malformed objects -----------------------------------------------------------------

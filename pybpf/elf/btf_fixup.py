@@ -3,9 +3,10 @@ sanitizing).
 
 clang leaves DATASEC sizes and variable offsets 0 for data sections; the kernel wants
 the real ones (sorted, non-overlapping). ``.kconfig`` gets the layout pybpf chose; the
-``.ksyms`` DATASEC (which may list functions, not allowed in a kernel DATASEC) becomes
-an anonymous struct of ints; extern VARs and FUNCs become global ones. Patched in place
-(no record changes length), so every type id stays the same.
+``.ksyms`` DATASEC lists ints 4 bytes apart, its functions (not allowed in a kernel
+DATASEC) replaced by a ``dummy_ksym`` VAR, as libbpf does; extern VARs and FUNCs become
+global ones. Patched in place, so every type id stays the same; only ``dummy_ksym`` (when
+there are kfuncs) is appended, after the last type.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def fixup_btf(raw: bytes, path: str, sec_sizes: dict[str, int],
         elif kind == Kind.FUNC and vlen == 2:  # BTF_FUNC_EXTERN -> GLOBAL
             info, = _W.unpack_from(buf, off + 4)
             _W.pack_into(buf, off + 4, (info & ~0xFFFF) | 1)
+    ksyms: tuple[int, list[tuple[int, int, int]]] | None = None
     for off, kind, vlen in recs:
         if kind != Kind.DATASEC:
             continue
@@ -82,11 +84,7 @@ def fixup_btf(raw: bytes, path: str, sec_sizes: dict[str, int],
         if name == ".ksyms":
             if not int_id:
                 raise BadInput(f"{path}: .BTF: __ksym externs need an int type in the BTF")
-            _W.pack_into(buf, off, 0)
-            _W.pack_into(buf, off + 4, (int(Kind.STRUCT) << 24) | vlen)
-            _W.pack_into(buf, off + 8, 4 * vlen)
-            for i in range(vlen):
-                struct.pack_into("<III", buf, base + 12 * i, 0, int_id, 32 * i)
+            ksyms = (off, ents)
             continue
         if name == ".kconfig":
             size = kconfig_size
@@ -105,4 +103,45 @@ def fixup_btf(raw: bytes, path: str, sec_sizes: dict[str, int],
         _W.pack_into(buf, off + 8, size)
         for i, ent in enumerate(fixed):
             struct.pack_into("<III", buf, base + 12 * i, *ent)
+    if ksyms is not None:
+        buf = _fix_ksyms(buf, recs, int_id, *ksyms)
     return bytes(buf)
+
+
+def _fix_ksyms(buf: bytearray, recs: list[tuple[int, int, int]], int_id: int,
+               off: int, ents: list[tuple[int, int, int]]) -> bytearray:
+    """The ``.ksyms`` DATASEC as libbpf leaves it (bpf_object__collect_externs): every
+    entry an int 4 bytes after the last; a VAR typed int (its linkage made global above);
+    a kernel function (not allowed in a kernel DATASEC) replaced by one ``dummy_ksym``
+    int VAR appended to the BTF, whose name also fills the function's unnamed params."""
+    has_func = any(recs[vtype][1] == Kind.FUNC for vtype, _o, _s in ents)
+    dummy, name_off = len(recs), HEADER.unpack_from(buf)[7]  # the next id; end of strings
+    base = off + 12
+    for i, (vtype, _o, _s) in enumerate(ents):
+        if recs[vtype][1] == Kind.FUNC:
+            poff, _pk, pvlen = recs[_W.unpack_from(buf, recs[vtype][0] + 8)[0]]
+            for j in range(pvlen):  # btf_param: name_off, type
+                p = poff + 12 + 8 * j
+                pname, ptype = struct.unpack_from("<II", buf, p)
+                if ptype and not pname:
+                    _W.pack_into(buf, p, name_off)
+            vtype = dummy
+        else:
+            _W.pack_into(buf, recs[vtype][0] + 8, int_id)
+        struct.pack_into("<III", buf, base + 12 * i, vtype, 4 * i, 4)
+    _W.pack_into(buf, off + 8, 4 * len(ents))
+    return _append_var(buf, "dummy_ksym", int_id) if has_func else buf
+
+
+def _append_var(buf: bytearray, name: str, type_id: int) -> bytearray:
+    """``buf`` with a global VAR ``name`` of ``type_id`` added after the last type (so its
+    id is the next one, and its name's offset the old string section's length)."""
+    magic, version, flags, hdr_len, t_off, t_len, s_off, s_len = HEADER.unpack_from(buf)
+    types = buf[hdr_len + t_off:hdr_len + t_off + t_len]
+    strs = buf[hdr_len + s_off:hdr_len + s_off + s_len]
+    types += struct.pack("<IIII", s_len, int(Kind.VAR) << 24, type_id, 1)  # linkage global
+    strs += name.encode() + b"\0"
+    out = bytearray(buf[:hdr_len])
+    HEADER.pack_into(out, 0, magic, version, flags, hdr_len, 0, len(types), len(types),
+                     len(strs))
+    return out + types + strs

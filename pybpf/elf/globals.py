@@ -214,18 +214,20 @@ def collect_externs(elf: ElfFile, btf: Btf | None) -> Externs:
             raise BadInput(f"{elf.path}: extern symbols ({', '.join(sorted(weak))}) need the "
                            "object's BTF; build with -g")
         return ex
-    off = 0
+    kcfg: list[tuple[int, int, str, int]] = []  # (-align, size, name, type)
     for dsid in btf.find_all(".kconfig", Kind.DATASEC):
         for vs in btf[dsid].vars:  # type: ignore[attr-defined]
             v = btf[vs.type]
             if v.kind != Kind.VAR:
                 raise BadInput(f"{elf.path}: .kconfig lists type {vs.type}, not a variable")
-            size = btf.size(v.type)  # type: ignore[attr-defined]
-            align = max(btf.align(v.type), 1)  # type: ignore[attr-defined]
-            off = (off + align - 1) // align * align
-            ex.by_name[v.name] = Extern(v.name, KCONFIG, off, size, v.type,  # type: ignore[attr-defined]
-                                        weak.get(v.name, False))
-            off += size
+            kcfg.append((-max(btf.align(v.type), 1), btf.size(v.type),  # type: ignore[attr-defined]
+                         v.name, v.type))  # type: ignore[attr-defined]
+    # libbpf's order (cmp_externs): larger alignment first, then smaller size, then name
+    off = 0
+    for neg_align, size, name, tid in sorted(kcfg):
+        off = (off - neg_align - 1) // -neg_align * -neg_align
+        ex.by_name[name] = Extern(name, KCONFIG, off, size, tid, weak.get(name, False))
+        off += size
     ex.kconfig_size = off
     for dsid in btf.find_all(".ksyms", Kind.DATASEC):
         for vs in btf[dsid].vars:  # type: ignore[attr-defined]

@@ -11,10 +11,13 @@ import os
 import struct
 
 from .._gcpause import paused_gc
+from ..btf.format import Kind
 from ..errors import BadInput, PybpfError
 from ..spec import MapSpec, ProgramSpec, SourceLoc
 from ..uapi import MapType
 from .globals import (
+    BPF_F_MMAPABLE,
+    BPF_F_RDONLY_PROG,
     KCONFIG,
     DataView,
     collect_externs,
@@ -131,8 +134,11 @@ def _load(data: bytes, path: str, kconfig: dict[str, str] | None,
     kc = {n: (e.offset, e.size) for n, e in externs.by_name.items() if e.kind == KCONFIG}
     if kc and btf is not None:
         value = kconfig_bytes(externs, btf, path, kconfig)
-        spec.maps[".kconfig"] = MapSpec(".kconfig", MapType.ARRAY, 4, len(value), 1,
-                                        1 << 7, contents=[(bytes(4), value)], freeze=True)
+        # as libbpf: read-only for programs, mmapable, typed by the fixed-up DATASEC
+        kms = spec.maps[".kconfig"] = MapSpec(".kconfig", MapType.ARRAY, 4, len(value), 1,
+                                              BPF_F_RDONLY_PROG | BPF_F_MMAPABLE,
+                                              contents=[(bytes(4), value)], freeze=True)
+        kms.btf_value_type_id = next(iter(btf.find_all(".kconfig", Kind.DATASEC)), 0)
     if any(e.kind != KCONFIG for e in externs.by_name.values()):
         resolve_ksyms(externs, path)
 
