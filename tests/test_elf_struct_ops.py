@@ -260,6 +260,8 @@ def _load(spec: Any) -> Any:
 
 @pytest.mark.kernel
 def test_register_use_and_unregister(obj: str) -> None:
+    """As libbpf: loading creates the maps; attaching registers (the update for
+    ``.struct_ops``, a bpf link for ``.struct_ops.link``); closing unregisters."""
     from pybpf.elf import load_collection_spec
     from pybpf.elf.struct_ops import StructOpsMap
 
@@ -268,25 +270,31 @@ def test_register_use_and_unregister(obj: str) -> None:
     coll = _load(spec)
     try:
         m = coll.maps["pybpf_ca"]
-        assert isinstance(m, StructOpsMap) and m.attached
+        assert isinstance(m, StructOpsMap) and not m.attached
         assert "pyca_unused" not in coll.programs
-        # registered by the update: listed, and flags=TCP_CONG_NON_RESTRICTED made it allowed
+        assert "pybpf_ca" not in _cc(AVAILABLE)  # loaded, not registered yet
+        links = coll.attach_all()
+        assert len(links) == 2 and m.attached  # both maps: struct_ops programs do not attach
+        # registered: listed, and flags=TCP_CONG_NON_RESTRICTED made it allowed
         assert "pybpf_ca" in _cc(AVAILABLE) and "pybpf_ca" in _cc(ALLOWED)
-        assert "pybpf_ca_lnk" not in _cc(AVAILABLE)
         # the kernel keeps the value with program ids where we wrote fds; state INUSE (1)
         val = m.lookup_raw(bytes(4))
         assert val is not None
         assert struct.unpack_from("<II", val, 0) == (1, 1)
         for off, prog in spec.struct_ops["pybpf_ca"].func_slots.items():
             assert struct.unpack_from("<Q", val, off)[0] == coll.programs[prog].id
-        with pytest.raises(PybpfError, match="registered when loaded"):
+        with pytest.raises(PybpfError, match="registered already"):
             m.attach()
         _tcp_exchange(b"pybpf_ca")
         assert spec.bss["init_calls"] == 1  # one socket chose it: init ran once
         assert spec.bss["cong_avoid_calls"] > 0  # ACKs of 4 MiB sent at a fixed cwnd
+        links[0].close()  # the registration's link: unregisters, the map stays
+        assert "pybpf_ca" not in _cc(AVAILABLE) and not m.attached
+        with pytest.raises(PybpfError, match="registers once"):  # the kernel's rule
+            m.attach()
     finally:
         coll.close()
-    assert "pybpf_ca" not in _cc(AVAILABLE)
+    assert "pybpf_ca" not in _cc(AVAILABLE) and "pybpf_ca_lnk" not in _cc(AVAILABLE)
 
 
 @pytest.mark.kernel
@@ -299,17 +307,16 @@ def test_link_attach_and_close(obj: str) -> None:
     try:
         lm = coll.maps["pybpf_ca_link"]
         assert lm.flags & BPF_F_LINK and not lm.attached
-        ready = lm.lookup_raw(bytes(4))
-        assert ready is not None and struct.unpack_from("<I", ready, 4)[0] == 3  # READY
-        assert "pybpf_ca_lnk" not in _cc(AVAILABLE)  # the update alone does not register
-        links = coll.attach_all()
-        assert len(links) == 1  # the link map only: struct_ops programs do not attach
-        assert links[0].info()["type"] == LinkType.STRUCT_OPS
+        link = lm.attach()
+        assert link.info()["type"] == LinkType.STRUCT_OPS
+        state = lm.lookup_raw(bytes(4))
+        # READY (3): the value is written; the link, not the map, holds the registration
+        assert state is not None and struct.unpack_from("<I", state, 4)[0] == 3
         assert "pybpf_ca_lnk" in _cc(AVAILABLE) and "pybpf_ca_lnk" not in _cc(ALLOWED)
-        assert coll.attach_all() == []  # already attached
-        links[0].close()
+        assert "pybpf_ca" not in _cc(AVAILABLE)  # the other map was not attached
+        link.close()
         assert "pybpf_ca_lnk" not in _cc(AVAILABLE) and not lm.attached
-        again = lm.attach()
+        again = lm.attach()  # the value stays written: a new link re-registers it
         assert "pybpf_ca_lnk" in _cc(AVAILABLE)
     finally:
         coll.close()
@@ -354,8 +361,12 @@ def test_duplicate_name_refused_and_gc_unregisters(obj: str) -> None:
     coll = _load(load_collection_spec(obj))
     coll.attach_all()
     assert {"pybpf_ca", "pybpf_ca_lnk"} <= set(_cc(AVAILABLE))
-    with pytest.raises(PybpfError) as ei:
-        load_collection_spec(obj).load()
+    other = load_collection_spec(obj).load()
+    try:
+        with pytest.raises(PybpfError) as ei:
+            other.attach_all()
+    finally:
+        other.close()
     msg = str(ei.value)
     assert "\n" not in msg and "struct_ops pybpf_ca " in msg and "registered already" in msg
     assert _cc(AVAILABLE).count("pybpf_ca") == 1  # the first one is untouched
@@ -366,14 +377,30 @@ def test_duplicate_name_refused_and_gc_unregisters(obj: str) -> None:
 
 @pytest.mark.kernel
 def test_load_command_reports_struct_ops(obj: str) -> None:
-    """`pybpf load --json` registers the .struct_ops map while it runs and says so; the
-    .struct_ops.link map stays unregistered without --attach; nothing is left behind."""
+    """`pybpf load --json` loads without registering (as libbpf: attaching registers);
+    `--attach` registers both maps while it runs; nothing is left behind."""
     r = subprocess.run([sys.executable, "-m", "pybpf", "load", obj, "--json"],
                        capture_output=True, text=True, timeout=60)
     if r.returncode and "refuses" in r.stderr:
         pytest.skip(f"the kernel refuses struct_ops here: {r.stderr.strip()}")
     assert r.returncode == 0, r.stderr
     ops = json.loads(r.stdout.splitlines()[-1])["struct_ops"]
-    assert ops == {"pybpf_ca": {"type": "tcp_congestion_ops", "registered": True},
-                   "pybpf_ca_link": {"type": "tcp_congestion_ops", "registered": False}}
-    assert "pybpf_ca" not in _cc("/proc/sys/net/ipv4/tcp_available_congestion_control")
+    assert ops == {n: {"type": "tcp_congestion_ops", "registered": False}
+                   for n in ("pybpf_ca", "pybpf_ca_link")}
+    p = subprocess.Popen([sys.executable, "-m", "pybpf", "load", obj, "--json", "--attach"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stderr is not None
+        line = p.stderr.readline()
+        assert "Attached" in line, line
+        assert {"pybpf_ca", "pybpf_ca_lnk"} <= set(_cc(AVAILABLE))
+        p.send_signal(2)
+        out, _ = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    ops = json.loads(out.splitlines()[-1])["struct_ops"]
+    assert ops == {n: {"type": "tcp_congestion_ops", "registered": True}
+                   for n in ("pybpf_ca", "pybpf_ca_link")}
+    assert "pybpf_ca" not in _cc(AVAILABLE) and "pybpf_ca_lnk" not in _cc(AVAILABLE)

@@ -307,8 +307,9 @@ def _member_name(kern_btf: Btf | None, kid: int, idx: int) -> str:
 
 # -- load ---------------------------------------------------------------------------
 def load_struct_ops(spec: Any, progs: Mapping[str, Any], btf_fd: int) -> dict[str, Any]:
-    """Create every struct_ops map and write its value (registering ``.struct_ops`` ones);
-    all or nothing."""
+    """Create every struct_ops map (all or nothing). As libbpf, nothing registers yet:
+    ``attach()`` writes the value (registering ``.struct_ops`` maps; a bpf link registers
+    ``.struct_ops.link`` ones)."""
     out: dict[str, Any] = {}
     try:
         for name, var in spec.struct_ops.items():
@@ -320,8 +321,8 @@ def load_struct_ops(spec: Any, progs: Mapping[str, Any], btf_fd: int) -> dict[st
                                  "not loaded (autoload is off); switch it on or unset the "
                                  "member")
             m = StructOpsMap.create(spec.maps[name], var, btf_fd)
+            m.prog_fds = {p: int(progs[p].fd) for p in set(var.func_slots.values())}
             out[name] = m
-            m.register({p: int(progs[p].fd) for p in set(var.func_slots.values())})
     except BaseException:
         for m in out.values():
             m.close()
@@ -330,23 +331,26 @@ def load_struct_ops(spec: Any, progs: Mapping[str, Any], btf_fd: int) -> dict[st
 
 
 def attach_struct_ops(coll: Any) -> list[Any]:
-    """Attach every ``.struct_ops.link`` map of ``coll`` not attached yet (a bpf link each)."""
+    """Attach (register) every struct_ops map of ``coll`` not attached yet."""
     out = []
     for name in coll.spec.struct_ops:
         m = coll.maps.get(name)
-        if isinstance(m, StructOpsMap) and m.var.link and not m.attached:
+        if isinstance(m, StructOpsMap) and not m.attached:
             out.append(m.attach())
     return out
 
 
 class StructOpsMap(KernelMap):
-    """A live struct_ops map. ``.struct_ops``: registered by ``register`` (the update) and
-    unregistered by ``close`` (which deletes the element first: a registered map keeps
-    itself alive in the kernel, so closing the fd alone would leave the ops registered).
-    ``.struct_ops.link``: ``attach()`` registers, closing the link unregisters."""
+    """A live struct_ops map; ``attach()`` registers it with the kernel, as libbpf's
+    bpf_map__attach_struct_ops: for ``.struct_ops`` by writing the value (the returned
+    link's ``close()`` deletes it again, unregistering), for ``.struct_ops.link`` by a
+    bpf link on the map (written once). Closing the map unregisters it too (a registered
+    map keeps itself alive in the kernel, so closing the fd alone would not)."""
 
     var: StructOpsVar
     links: list[Any]
+    prog_fds: dict[str, int]
+    _written: bool  # the value is in the kernel (a link map takes it once)
     _state: list[bool]  # [registered by the update]; shared with the finalizer
 
     @classmethod
@@ -369,7 +373,8 @@ class StructOpsMap(KernelMap):
                             f"(struct {var.type_name})")
         m = cls(fd, name=var.name, type=MapType.STRUCT_OPS, key_size=4,
                 value_size=len(var.value), max_entries=1, flags=ms.flags, spec=ms)
-        m.var, m.links, m._state = var, [], [False]
+        m.var, m.links, m.prog_fds, m._state = var, [], {}, [False]
+        m._written = False
         m._finalizer.detach()
         fin: Any = weakref.finalize(m, _release, fd, m._state)
         m._finalizer = fin
@@ -380,43 +385,55 @@ class StructOpsMap(KernelMap):
         """Registered now: by the update (``.struct_ops``) or by an open link."""
         return self._state[0] or any(not link.closed for link in self.links)
 
-    def register(self, prog_fds: Mapping[str, int]) -> None:
-        """Write the value (func slots = program fds). For ``.struct_ops`` this registers
-        the ops with the kernel; for ``.struct_ops.link`` it readies them for ``attach``."""
+    def _write(self) -> None:
+        """The update: program fds in the func slots (the kernel keeps their ids)."""
         import errno
 
         from ..kernel.errors import BpfError
 
         try:
-            self.update_raw(bytes(4), self.var.value_with(prog_fds))
+            self.update_raw(bytes(4), self.var.value_with(self.prog_fds))
         except BpfError as e:
             v = self.var
             why = {errno.EEXIST: f"a {v.type_name} of the same name is registered already; "
                                  "change its .name",
                    errno.EINVAL: "the kernel refused the value: a callback it requires may "
                                  "be unset, or a member it fills itself is not 0",
+                   errno.EBUSY: "a .struct_ops map registers once; load the object again, "
+                                "or put it in SEC(\".struct_ops.link\") to attach it again",
                    }.get(e.errno or 0, str(e))
             raise PybpfError(f"registering struct_ops {v.name} (struct {v.type_name}): "
                              f"{why}") from None
-        self._state[0] = not self.var.link
+        self._written = True
 
     def attach(self) -> Any:
-        """BPF_LINK_CREATE on the map: a ``.struct_ops.link`` map is registered until the
-        returned link closes."""
+        """Register the ops; they stay registered until the returned link closes."""
         from ..kernel.links.base import bpf_call
         from ..kernel.syscall import LinkCreateAttr
         from ..uapi import AttachType, Cmd
 
+        what = f"{self.var.type_name} {self.var.name}"
         if not self.var.link:
-            raise PybpfError(f"struct_ops {self.var.name} is in .struct_ops: it was "
-                             "registered when loaded; put it in SEC(\".struct_ops.link\") "
-                             "to attach it with a link")
-        attr = LinkCreateAttr(prog_fd=self._checked_fd(),  # union with map_fd
-                              attach_type=int(AttachType.STRUCT_OPS))
-        fd = bpf_call(Cmd.LINK_CREATE, attr, f"attach struct_ops {self.var.name}")
-        link = StructOpsLink(f"{self.var.type_name} {self.var.name}", link_fd=fd)
+            if self._state[0]:
+                raise PybpfError(f"struct_ops {self.var.name} is registered already; close "
+                                 "its link first (or use SEC(\".struct_ops.link\") for links)")
+            self._write()
+            self._state[0] = True
+            link = StructOpsLink(what, on_close=self._unregister)
+        else:
+            if not self._written:  # a link map's value is written once (then EBUSY)
+                self._write()
+            attr = LinkCreateAttr(prog_fd=self._checked_fd(),  # union with map_fd
+                                  attach_type=int(AttachType.STRUCT_OPS))
+            fd = bpf_call(Cmd.LINK_CREATE, attr, f"attach struct_ops {self.var.name}")
+            link = StructOpsLink(what, link_fd=fd)
         self.links.append(link)
         return link
+
+    def _unregister(self) -> None:
+        if self._state[0] and self.fd >= 0:
+            self.delete_raw(bytes(4))
+            self._state[0] = False
 
     def close(self) -> None:
         for link in getattr(self, "links", []):
