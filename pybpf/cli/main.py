@@ -6,9 +6,13 @@ A ``PybpfError`` becomes one line on stderr and its exit code; no traceback.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
 
 # subcommand -> (module under pybpf.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -27,39 +31,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's formatter without ``shutil``: argparse makes one per ``add_argument``
-    and its width lookup imports shutil (with zlib, bz2, lzma: ~1.5 ms of start-up).
-    The width is shutil.get_terminal_size's: $COLUMNS, else the terminal's, else 80."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        if width is None:
-            width = _columns() - 2
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
-def _columns() -> int:
-    try:
-        cols = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        cols = 0
-    if cols <= 0:
-        try:
-            cols = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            cols = 0
-    return cols or 80
-
-
 def build_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, str | None]:
+    import argparse
+
+    from ._formatter import Formatter as _Formatter
+
     parser = argparse.ArgumentParser(prog="pybpf", description="The eBPF system in pure Python.",
                                      formatter_class=_Formatter)
     parser.add_argument("-V", "--version", action="store_true", help="print the version")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    # Only import the module of the subcommand actually asked for: start-up matters.
+    # Only import the module of the subcommand actually asked for, and when it comes
+    # first, only build its parser (each costs argparse's gettext lookups): start-up
+    # matters. `pybpf`, `pybpf -h` and mistakes get the full list.
     chosen = next((a for a in argv if a in COMMANDS), None)
-    for name, (_mod, help_text) in COMMANDS.items():
+    names = [chosen] if chosen is not None and argv[0] == chosen else list(COMMANDS)
+    for name in names:
+        help_text = COMMANDS[name][1]
         p = sub.add_parser(name, help=help_text, description=help_text,
                            formatter_class=_Formatter)
         if name == chosen:
@@ -75,15 +62,21 @@ def main(argv: list[str] | None = None) -> int:
     from ..errors import PybpfError
 
     argv = sys.argv[1:] if argv is None else argv
-    parser, chosen = build_parser(argv)
-    args = parser.parse_args(argv)
+    args: Any = None
+    if argv and argv[0] == "trace":  # the one-liner path: no argparse unless needed
+        from .trace_cmd import fast_args
+
+        args = fast_args(argv[1:])
+    if args is None:
+        parser, _chosen = build_parser(argv)
+        args = parser.parse_args(argv)
     if args.version:
         from .. import __version__
 
         print(f"pybpf {__version__}")
         return 0
     if not args.command:
-        parser.print_help()
+        build_parser([])[0].print_help()
         return 2
     try:
         return int(_module(args.command).run(args) or 0)

@@ -12,13 +12,14 @@ attached. Only what a one-liner needs is imported: start-up is measured.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from ..errors import BadInput, PybpfError
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
+    import argparse
+    from types import SimpleNamespace
     from typing import Any, TextIO
 
 
@@ -50,6 +51,83 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", nargs="?", metavar="FILE",
                    help="script file ('-' for stdin); with -l, a probe glob")
     p.add_argument("args", nargs="*", metavar="ARG", help="positional parameters $1, $2...")
+
+
+# bpftrace's flags for the fast path below: short flag -> (dest, takes a value)
+_SHORT = {"e": ("program", True), "l": ("list", False), "p": ("pid", True),
+          "c": ("cmd", True), "f": ("format", True), "o": ("output", True),
+          "q": ("quiet", False), "v": ("verbose", False), "B": ("buffering", True),
+          "d": ("debug", False), "V": ("trace_version", False)}
+_LONG = {"--unsafe": "unsafe", "--dry-run": "dry_run", "--info": "info"}
+_CHOICES = {"format": ("text", "json"), "buffering": ("none", "line", "full"),
+            "compat": ("0.17",)}
+
+
+def fast_args(argv: list[str]) -> SimpleNamespace | None:
+    """``add_arguments``'s options parsed without argparse (whose import, with gettext
+    and locale, is ~3 ms of every run); None for anything unusual (help, a mistake, an
+    unknown option, a value that needs checking), which argparse then parses and
+    reports as it always has."""
+    from types import SimpleNamespace
+
+    ns = SimpleNamespace(command="trace", version=False, program=None, list=False, pid=-1,
+                         cmd=None, format="text", output=None, quiet=False, verbose=False,
+                         buffering=None, debug=0, unsafe=False, dry_run=False, info=False,
+                         trace_version=False, compat=None, file=None, args=[])
+    positional: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        i += 1
+        if a == "--":
+            positional.extend(argv[i:])
+            break
+        if a.startswith("-") and len(a) > 1 and positional:
+            return None  # an option after FILE: argparse's rules for what follows
+        if a.startswith("--"):
+            name, eq, value = a.partition("=")
+            if name in _LONG and not eq:
+                setattr(ns, _LONG[name], True)
+            elif name == "--compat":
+                if not eq:
+                    if i >= len(argv):
+                        return None
+                    value, i = argv[i], i + 1
+                ns.compat = value
+            else:
+                return None
+        elif a.startswith("-") and len(a) > 1:
+            for k, ch in enumerate(a[1:], 1):
+                opt = _SHORT.get(ch)
+                if opt is None:
+                    return None
+                dest, takes = opt
+                if not takes:
+                    if dest == "debug":
+                        ns.debug += 1
+                    else:
+                        setattr(ns, dest, True)
+                    continue
+                value = a[k + 1:]
+                if not value:
+                    if i >= len(argv):
+                        return None
+                    value, i = argv[i], i + 1
+                setattr(ns, dest, value)
+                break
+        else:
+            positional.append(a)
+    for dest, allowed in _CHOICES.items():
+        value = getattr(ns, dest)
+        if value is not None and value not in allowed:
+            return None
+    if isinstance(ns.pid, str):
+        if not ns.pid.lstrip("-").isdigit():
+            return None
+        ns.pid = int(ns.pid)
+    if positional:
+        ns.file, ns.args = positional[0], positional[1:]
+    return ns
 
 
 def run(args: argparse.Namespace) -> int:
