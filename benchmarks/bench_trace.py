@@ -6,7 +6,7 @@ Rows (ratio = pybpf / bpftrace; lower is better except for events/s):
   ``marker-wl`` opens a marker path every ~0.2 ms; each tool runs
   ``tracepoint:syscalls:sys_enter_openat /comm == "marker-wl"/ { printf(nsecs); exit(); }``
   and the first hit's ``nsecs`` (CLOCK_MONOTONIC, in the kernel) minus the monotonic
-  time just before spawning the tool is the time until the probe really fires. Best of 7,
+  time just before spawning the tool is the time until the probe really fires. Best of 11,
   the tools' runs interleaved. A second pybpf row runs ``python -S``: the same code
   without this environment's site-packages start-up hooks. A third runs what a user of
   ``pip install pybpf`` in a fresh virtualenv gets: a venv of this interpreter (its
@@ -212,7 +212,7 @@ def start_fired(cmd: list[str], cwd: str | Path = ROOT) -> float:
     return float("nan")
 
 
-def first_hits(cmds: list[list[str]], runs: int = 7,
+def first_hits(cmds: list[list[str]], runs: int = 11,
                cwds: list[str | Path] | None = None) -> list[float]:
     """Best start→first-hit of each command (run in its ``cwds`` entry, default the
     repository), runs interleaved (so load on the machine hits all alike), the marker
