@@ -85,10 +85,9 @@ def _build(cls: _C, frozen: bool, slots: bool, eq: bool) -> _C:
             value = n
         body.append(f"  _set(self, {n!r}, {value})" if frozen else f"  self.{n} = {value}")
     post = "  self.__post_init__()\n" if hasattr(cls, "__post_init__") else ""
-    src = [f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body or ["  pass"])
-           + "\n" + post]
-    exec("".join(src), env)  # noqa: S102 - our own generated source, as dataclasses does
-    methods: dict[str, Any] = {"__init__": env["__init__"]}
+    src = (f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body or ["  pass"])
+           + "\n" + post)
+    methods: dict[str, Any] = {"__init__": None}  # compiled on first use: see _lazy_init
     # the rest are closures over an attrgetter: compiling them cost more than they do
     key = _key(names)
     methods["__repr__"] = _repr(names)
@@ -121,6 +120,7 @@ def _build(cls: _C, frozen: bool, slots: bool, eq: bool) -> _C:
                     setattr(cls, n, d.default)
     d = cls.__dict__
     explicit_hash = "__hash__" in d and not (d["__hash__"] is None and "__eq__" in d)
+    methods["__init__"] = _lazy_init(cls, src, env)
     for k, v in methods.items():
         if (explicit_hash if k == "__hash__" else k in d):
             continue
@@ -130,6 +130,20 @@ def _build(cls: _C, frozen: bool, slots: bool, eq: bool) -> _C:
     cls.__record_fields__ = fields  # type: ignore[attr-defined]
     cls.__match_args__ = tuple(names)  # type: ignore[misc,attr-defined]
     return cls
+
+
+def _lazy_init(cls: type, src: str, env: dict[str, Any]) -> Callable[..., None]:
+    """An ``__init__`` that compiles the real one (``src``) the first time a record is
+    made, puts it on ``cls`` and hands over: a process imports many record classes it
+    never instantiates, and compiling each ``__init__`` up front was most of their cost."""
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        exec(src, env)  # noqa: S102 - our own generated source, as dataclasses does
+        real = env["__init__"]
+        real.__qualname__ = f"{cls.__qualname__}.__init__"
+        type.__setattr__(cls, "__init__", real)
+        real(self, *args, **kwargs)
+
+    return __init__
 
 
 def _key(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
