@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .parse import Btf
 
 _MAGIC = b"pybpf-btf-lookups-1\n"
+_MAX_ENTRIES = 8192  # a memo that large (a BTF-heavy tool) stops growing on disk
 
 
 class LookupMemo:
@@ -108,13 +109,17 @@ def _read(btf: Btf, path: str) -> bool:
 
 def _save(btf: Btf, path: str, offsets_saved: bool) -> None:
     """Write the memo (atomically) when this process learnt something new."""
-    if offsets_saved and not btf.memo.dirty:
+    memo = btf.memo
+    if offsets_saved and not memo.dirty:
         return
+    if len(memo.ids) + len(memo.first) + len(memo.prefixes) > _MAX_ENTRIES:
+        if offsets_saved:
+            return  # keep the file as it is: reading it stays cheap
+        memo = LookupMemo()  # the record boundaries alone
     import marshal
 
     try:
         offs = btf.all_offsets()
-        memo = btf.memo
         blob = _MAGIC + marshal.dumps((len(offs) and btf.type_words, offs,
                                        memo.ids, memo.first, memo.prefixes))
         os.makedirs(os.path.dirname(path), exist_ok=True)
