@@ -188,23 +188,34 @@ def _trace(args: argparse.Namespace, source: str, filename: str, params: list[st
     from ..lang.errors import CompileError
     from ..lang.expand import compile_for_kernel
 
+    prep = None
+    if not (args.debug or args.dry_run):  # the ring is created while the script compiles
+        from ..lang.codegen import RINGBUF
+        from ..lang.ringprep import RingPrep
+        from ..lang.session import _ring_size_default
+
+        prep = RingPrep(RINGBUF, _ring_size_default())
     try:
+        try:
+            if args.debug:
+                from ..lang.astdump import dump
+                from ..lang.parser import parse
+
+                out.write("AST\n" + dump(parse(source, filename)) + "\n")
+            script = compile_for_kernel(source, filename, unsafe=args.unsafe, params=params,
+                                        child=bool(args.cmd))
+        except CompileError as e:
+            sys.stderr.write(e.text.rstrip("\n") + "\n")
+            return 1
         if args.debug:
-            from ..lang.astdump import dump
-            from ..lang.parser import parse
-
-            out.write("AST\n" + dump(parse(source, filename)) + "\n")
-        script = compile_for_kernel(source, filename, unsafe=args.unsafe, params=params,
-                                    child=bool(args.cmd))
-    except CompileError as e:
-        sys.stderr.write(e.text.rstrip("\n") + "\n")
-        return 1
-    if args.debug:
-        _print_programs(script, out)
-    return _session(args, script, out)
+            _print_programs(script, out)
+        return _session(args, script, out, prep)
+    finally:
+        if prep is not None:
+            prep.discard()  # not taken (a compile error, BEGIN/END only): close it
 
 
-def _session(args: argparse.Namespace, script: Any, out: TextIO) -> int:
+def _session(args: argparse.Namespace, script: Any, out: TextIO, prep: Any = None) -> int:
     from ..lang.session import KernelSession
 
     log_level = 2 if args.debug else (4 if args.verbose else 0)
@@ -216,7 +227,8 @@ def _session(args: argparse.Namespace, script: Any, out: TextIO) -> int:
     dry = bool(args.dry_run or args.debug)  # bpftrace's -d is a dry run too
     sess = KernelSession(script, out, fmt=args.format, compat=args.compat, quiet=args.quiet,
                          pid=args.pid, child=None if dry else child, unsafe=args.unsafe,
-                         log_level=log_level, flush=args.buffering != "full")
+                         log_level=log_level, flush=args.buffering != "full",
+                         ring_prep=prep)
     if dry or args.verbose:
         try:
             sess.load()

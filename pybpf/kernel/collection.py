@@ -20,6 +20,7 @@ from .syscall import close_fd
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 
@@ -39,12 +40,15 @@ class KernelCollection(Collection):
 
 
 def load_collection(spec: CollectionSpec, *, log_level: int = 0, pin_dir: str | None = None,
-                    programs: list[str] | None = None, **prog_opts: Any) -> KernelCollection:
+                    programs: list[str] | None = None,
+                    given: Mapping[str, KernelMap] | None = None,
+                    **prog_opts: Any) -> KernelCollection:
     """Create every map (contents written, frozen if asked), then load every program
     (``programs`` limits which). With ``pin_dir`` each map without its own pin path is
     pinned at ``pin_dir/<name>``, reusing an existing pin of the same name (like libbpf's
-    pin-by-name)."""
-    maps: dict[str, KernelMap] = {}
+    pin-by-name). ``given``: maps already created for some names (the collection owns
+    them from here on, closing them on failure too)."""
+    maps: dict[str, KernelMap] = dict(given or {})
     progs: dict[str, KernelProgram] = {}
     pinned: list[str] = []
     btf_fd = -1
@@ -53,6 +57,8 @@ def load_collection(spec: CollectionSpec, *, log_level: int = 0, pin_dir: str | 
         if blob:
             btf_fd = load_btf(blob)
         for name, ms in spec.maps.items():
+            if name in maps:
+                continue
             path = ms.pin_path or (os.path.join(pin_dir, name) if pin_dir else None)
             if path and os.path.exists(path):
                 maps[name] = _reuse_pinned(path, ms)

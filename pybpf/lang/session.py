@@ -266,7 +266,7 @@ class KernelSession:
                  err: TextIO | None = None, fmt: str = "text", compat: str | None = None,
                  quiet: bool = False, pid: int = -1, child: list[str] | None = None,
                  unsafe: bool = False, log_level: int = 0, ring_size: int = 0,
-                 flush: bool = True) -> None:
+                 flush: bool = True, ring_prep: Any = None) -> None:
         self.script = script
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else sys.stderr
@@ -276,6 +276,7 @@ class KernelSession:
         self.pid = pid
         self.log_level = log_level
         self.ring_size = ring_size or _ring_size_default()
+        self.ring_prep = ring_prep  # a RingPrep creating the ring meanwhile, or None
         self.flush_events = flush  # False: -B full, the stream flushes when its buffer fills
         self.batch_writes = True  # one write per batch of printf records (False: one each)
         self.coll: Any = None
@@ -326,11 +327,17 @@ class KernelSession:
             rb = rb.copy()
             rb.max_entries = self.ring_size
             spec.maps[RINGBUF] = rb
+        given = {}
+        if self.ring_prep is not None:
+            m = self.ring_prep.take(rb)
+            if m is not None:
+                given[RINGBUF] = m
+            self.ring_prep = None
         iters = [n for n, ps in spec.programs.items() if ps.attach_type == AttachType.TRACE_ITER]
         if not iters:
-            self.coll = load_collection(spec, log_level=self.log_level)
+            self.coll = load_collection(spec, log_level=self.log_level, given=given)
         else:  # iter programs need their bpf_iter_<target> BTF id at load
-            self.coll = load_collection(spec, log_level=self.log_level,
+            self.coll = load_collection(spec, log_level=self.log_level, given=given,
                                         programs=[n for n in spec.programs if n not in iters])
             self._load_iters(spec, iters)
         if self._printer is not None:
