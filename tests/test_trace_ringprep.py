@@ -37,12 +37,12 @@ def test_session_takes_the_prepared_ring() -> None:
 def test_unused_ring_is_closed() -> None:
     from pybpf.lang.codegen import RINGBUF
 
-    sess, prep = _session("BEGIN { printf(\"x\\n\"); exit(); }", 1 << 20)
+    sess, prep = _session("BEGIN { printf(\"x\\n\"); exit(); }", 1 << 22)
     made = prep._map  # type: ignore[attr-defined]
     assert made is not None
     try:
         sess.load()  # type: ignore[attr-defined]
-        # BEGIN/END only: the compiler's small ring, not the prepared one
+        # BEGIN/END only: the compiler's 1 MiB ring, not the prepared 4 MiB one
         assert sess.coll.maps[RINGBUF] is not made  # type: ignore[attr-defined]
     finally:
         sess.close()  # type: ignore[attr-defined]
