@@ -9,9 +9,6 @@ are printed.
 
 from __future__ import annotations
 
-import argparse
-import json
-import signal
 import sys
 import time
 
@@ -19,6 +16,7 @@ from ..errors import BadInput, PybpfError
 
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
 
@@ -98,6 +96,8 @@ def _stream(coll: Any, args: argparse.Namespace, out: Any) -> None:
             raise PybpfError(f"{args.object}: no map {args.events!r} (have: "
                              f"{', '.join(sorted(coll.maps))})")
 
+        import json
+
         def show(recs: list[Any]) -> None:
             for r in recs:
                 out.write((json.dumps({"event": _jsonable(r)}) if args.json else _plain(r))
@@ -112,8 +112,8 @@ def _stream(coll: Any, args: argparse.Namespace, out: Any) -> None:
         else:
             raise PybpfError(f"map {args.events!r} is a {m.type.name.lower()}, not a ring "
                              "buffer or perf event array")
-    sys.stderr.write("Attached. " + ("Printing events, " if reader else "") + "Ctrl-C to stop.\n")
-    sys.stderr.flush()
+    import signal
+
     deadline = time.monotonic() + args.duration if args.duration is not None else None
     stop = False
 
@@ -122,7 +122,10 @@ def _stream(coll: Any, args: argparse.Namespace, out: Any) -> None:
         stop = True
 
     old = signal.signal(signal.SIGTERM, on_term)
-    try:
+    try:  # from the "Attached" line on, Ctrl-C still ends with the maps printed
+        sys.stderr.write("Attached. " + ("Printing events, " if reader else "")
+                         + "Ctrl-C to stop.\n")
+        sys.stderr.flush()
         while not stop:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
@@ -160,6 +163,8 @@ def _dump(spec: Any, coll: Any, as_json: bool, out: Any) -> None:
             continue
     data = {name: view.items() for name, view in spec.data.items()}
     if as_json:
+        import json
+
         out.write(json.dumps({
             "maps": {n: [{"key": _jsonable(k), "value": _jsonable(v)} for k, v in kv]
                      for n, kv in maps.items()},
