@@ -10,18 +10,18 @@ in one of those sections becomes a BPF_MAP_TYPE_STRUCT_OPS map (as libbpf does i
   id and ``expected_attach_type`` = the member's index in it (how the kernel knows which
   callback a program implements). The value is laid out now, from the *kernel's* type:
   members are matched by name, scalars and char arrays copied, func pointers recorded;
-- load (after the programs): create the map with ``btf_vmlinux_value_type_id``, write
-  each callback's program fd into its slot, ``map_update_elem(0, value)``. For
-  ``.struct_ops`` that update registers the ops (closing the map deletes the element
-  first, which unregisters them); for ``.struct_ops.link`` it only prepares them and
-  ``attach()`` (``BPF_LINK_CREATE`` on the map fd) registers them until the link closes.
+- load (after the programs): create the map with ``btf_vmlinux_value_type_id``;
+- attach (as libbpf's bpf_map__attach_struct_ops): write each callback's program fd into
+  its slot, ``map_update_elem(0, value)``. For ``.struct_ops`` that update registers the
+  ops (the returned link's close, or closing the map, deletes the element again, which
+  unregisters them); for ``.struct_ops.link`` it readies them and ``BPF_LINK_CREATE`` on
+  the map fd registers them until the link closes.
 """
 
 from __future__ import annotations
 
 import struct
 import weakref
-from typing import Any
 
 from .._record import dataclass, field
 from ..btf import Btf, BtfNotFound, Kind, essential_name
@@ -36,6 +36,7 @@ from .reader import STB_LOCAL, STT_FUNC, STT_SECTION, ElfFile, Section
 TYPE_CHECKING = False  # no runtime `typing` (start-up): annotations only
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
 SECTIONS = (".struct_ops", ".struct_ops.link")
 VALUE_PREFIX = "bpf_struct_ops_"
