@@ -6,7 +6,8 @@ Rows (ratio = pybpf / bpftrace; lower is better except for events/s):
   ``marker-wl`` opens a marker path every ~0.2 ms; each tool runs
   ``tracepoint:syscalls:sys_enter_openat /comm == "marker-wl"/ { printf(nsecs); exit(); }``
   and the first hit's ``nsecs`` (CLOCK_MONOTONIC, in the kernel) minus the monotonic
-  time just before spawning the tool is the time until the probe really fires. Best of 11,
+  time just before spawning the tool is the time until the probe really fires. Best of 11
+  (and, for the pip-style row, the median too),
   the tools' runs interleaved. A second pybpf row runs ``python -S``: the same code
   without this environment's site-packages start-up hooks. A third runs what a user of
   ``pip install pybpf`` in a fresh virtualenv gets: a venv of this interpreter (its
@@ -213,8 +214,8 @@ def start_fired(cmd: list[str], cwd: str | Path = ROOT) -> float:
 
 
 def first_hits(cmds: list[list[str]], runs: int = 11,
-               cwds: list[str | Path] | None = None) -> list[float]:
-    """Best start→first-hit of each command (run in its ``cwds`` entry, default the
+               cwds: list[str | Path] | None = None) -> list[list[float]]:
+    """Every start→first-hit time of each command (run in its ``cwds`` entry, default the
     repository), runs interleaved (so load on the machine hits all alike), the marker
     workload running throughout."""
     dirs = cwds or [ROOT] * len(cmds)
@@ -228,7 +229,7 @@ def first_hits(cmds: list[list[str]], runs: int = 11,
     finally:
         wl.kill()
         wl.wait()
-    return [min(t) for t in times]
+    return times
 
 
 def run_for(cmd: list[str]) -> tuple[float, int]:
@@ -281,15 +282,18 @@ def run() -> list[dict[str, Any]]:
         venv = [*installed_venv(tmp), "trace"]
         subprocess.run([*venv, "-q", "-e", BEGIN_EXIT], cwd=tmp, env=ENV,
                        capture_output=True)  # warm-up: byte-compile the copy
-        ours_f, nosite_f, venv_f, ref_f = first_hits(
-            [[*PYBPF, "-q"], [*PYBPF_NOSITE, "-q"], [*venv, "-q"], bt],
-            cwds=[ROOT, ROOT, tmp, ROOT])  # not the repository: -m would import it
+        hits = first_hits([[*PYBPF, "-q"], [*PYBPF_NOSITE, "-q"], [*venv, "-q"], bt],
+                          cwds=[ROOT, ROOT, tmp, ROOT])  # not the repository: -m imports it
+    ours_f, nosite_f, venv_f, ref_f = (min(t) for t in hits)
+    venv_med, ref_med = statistics.median(hits[2]), statistics.median(hits[3])
     rows.append(_row("openat start->first hit (honest attach)", ours_f, "s",
                      f"bpftrace {ref_f:.3f} s", ref_f))
     rows.append(_row("openat start->first hit, python -S", nosite_f, "s",
                      f"bpftrace {ref_f:.3f} s", ref_f))
     rows.append(_row("openat start->first hit, venv + pip-style install", venv_f, "s",
                      f"bpftrace {ref_f:.3f} s", ref_f))
+    rows.append(_row("same, median of the runs (this VM's noise)", venv_med, "s",
+                     f"bpftrace median {ref_med:.3f} s", ref_med))
     ours = [start_attached([*PYBPF, "-e", OPENAT], "Attached", "stderr") for _ in range(3)]
     refs = [start_attached([*bt, "-e", OPENAT], "Attaching", "stdout") for _ in range(3)]
     (ours_a, ours_ins), (ref_a, ref_ins) = min(ours), min(refs)  # best of 3 each
