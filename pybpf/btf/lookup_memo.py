@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 
+from .._cachedir import cache_root
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .parse import Btf
@@ -50,13 +52,9 @@ class LookupMemo:
 
 def memo_path(size: int) -> str | None:
     """The per-boot file for a vmlinux blob of ``size`` bytes; None when caching is off."""
-    env = os.environ
-    if env.get("PYBPF_NO_CACHE"):
+    base = cache_root()
+    if base is None:
         return None
-    base = env.get("PYBPF_CACHE_DIR")
-    if not base:
-        xdg = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "pybpf")
     try:
         with open("/proc/sys/kernel/random/boot_id") as f:
             boot = f.read().strip()

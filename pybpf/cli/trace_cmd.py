@@ -186,12 +186,11 @@ def _output(args: argparse.Namespace) -> tuple[TextIO, bool]:
 def _trace(args: argparse.Namespace, source: str, filename: str, params: list[str],
            out: TextIO) -> int:
     from ..lang.errors import CompileError
-    from ..lang.expand import compile_for_kernel
 
     prep = None
     if not (args.debug or args.dry_run):  # the ring is created while the script compiles
-        from ..lang.codegen import RINGBUF
         from ..lang.ringprep import RingPrep
+        from ..lang.script import RINGBUF
         from ..lang.session import _ring_size_default
 
         prep = RingPrep(RINGBUF, _ring_size_default())
@@ -202,8 +201,17 @@ def _trace(args: argparse.Namespace, source: str, filename: str, params: list[st
                 from ..lang.parser import parse
 
                 out.write("AST\n" + dump(parse(source, filename)) + "\n")
-            script = compile_for_kernel(source, filename, unsafe=args.unsafe, params=params,
-                                        child=bool(args.cmd))
+            from ..lang.scriptcache import lookup, script_key, store
+
+            key = None if args.debug else script_key(source, filename, params, args.unsafe,
+                                                     bool(args.cmd))
+            script = lookup(key)
+            if script is None:
+                from ..lang.expand import compile_for_kernel
+
+                script = compile_for_kernel(source, filename, unsafe=args.unsafe,
+                                            params=params, child=bool(args.cmd))
+                store(key, script)
         except CompileError as e:
             sys.stderr.write(e.text.rstrip("\n") + "\n")
             return 1

@@ -15,9 +15,23 @@ bpftrace does (text and NDJSON).
 from __future__ import annotations
 
 from .errors import CompileError
-from .parser import parse
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .parser import parse
 
 __all__ = ["CompileError", "check", "compile_script", "parse"]
+
+
+def __getattr__(name: str) -> Any:
+    """``parse`` on first use: running a compiled script needs no parser (start-up)."""
+    if name == "parse":
+        from .parser import parse
+
+        return parse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def compile_script(source: str, filename: str = "stdin", **options):  # type: ignore[no-untyped-def]
@@ -31,6 +45,7 @@ def compile_script(source: str, filename: str = "stdin", **options):  # type: ig
 
 def check(source: str, filename: str = "stdin", **options):  # type: ignore[no-untyped-def]
     """Parse and type-check ``source``; returns the ``Semantic`` pass with its results."""
+    from .parser import parse
     from .semantic import Semantic
 
     p = parse(source, filename)

@@ -8,8 +8,8 @@ it one backed by tracefs (listing only the categories the glob can match).
 
 from __future__ import annotations
 
-from .codegen import CompiledScript
 from .probes import ProbeSpec
+from .script import CompiledScript
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import time
 
 from . import output as O
 from . import types as T
-from .codegen import (
+from .script import (
     CPID,
     EV_CAT,
     EV_CLEAR,

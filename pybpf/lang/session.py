@@ -21,8 +21,8 @@ import time
 
 from ..errors import PybpfError
 from ..uapi import AttachType
-from .codegen import CPID, GLOBALS, LOST, MAPFULL, RINGBUF, CompiledScript, ProgramMeta
 from .probes import ProbeSpec
+from .script import CPID, GLOBALS, LOST, MAPFULL, RINGBUF, CompiledScript, ProgramMeta
 
 TYPE_CHECKING = False  # no runtime `typing` (3 ms of start-up): annotations only
 if TYPE_CHECKING:
@@ -473,7 +473,7 @@ class KernelSession:
         """printf records through their compiled printers, batched into one write; the
         rest through the general printer. Records after ``exit()`` are ignored, as
         bpftrace ignores them."""
-        from .codegen import EV_PRINTF
+        from .script import EV_PRINTF
 
         printer, parts = self.printer, []
         printers = self._printf_cache
