@@ -9,7 +9,8 @@ The references are libbpf-tools binaries (C + libbpf, their own CO-RE objects): 
 until they print their header, which they do once their programs are attached,
 line-buffered as on a terminal: /usr/sbin/opensnoop (the fastest of them here) for every
 row, and /usr/sbin/runqlat (the issue's other named reference) for the headline row.
-Rows (ratio = ours / reference, best of several runs, all in this run):
+Rows (ratio = ours / reference, best of 11 runs, all in this run; the headline also
+as medians):
 - a fresh process of a pip-style install (``_env.installed_venv``: a venv with a plain
   copy of pybpf and the console script pip writes) that parses the object, loads it,
   attaches every program and prints a header line, as a tool built on pybpf does;
@@ -27,6 +28,7 @@ from __future__ import annotations
 import os
 import select
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,13 +81,13 @@ def _row(name: str, value: float, reference: str, ref: float) -> dict[str, Any]:
 
 
 def _interleaved(cmds: dict[str, tuple[list[str], str, dict[str, str] | None, str]],
-                 runs: int) -> dict[str, float]:
-    """Best time of each command, the runs interleaved so machine noise hits all alike."""
-    best = {k: float("inf") for k in cmds}
+                 runs: int) -> dict[str, list[float]]:
+    """Every time of each command, the runs interleaved so machine noise hits all alike."""
+    times: dict[str, list[float]] = {k: [] for k in cmds}
     for _ in range(runs):
         for k, (cmd, marker, env, cwd) in cmds.items():
-            best[k] = min(best[k], _line_time(cmd, marker, env, cwd))
-    return best
+            times[k].append(_line_time(cmd, marker, env, cwd))
+    return times
 
 
 def run() -> list[dict[str, Any]]:
@@ -117,15 +119,22 @@ def run() -> list[dict[str, Any]]:
         cmds["procstat first"] = ([py, "-c", TOOL, objs["procstat"]], "", first_env, tmp)
         for cmd, marker, env, cwd in cmds.values():  # warm-up: bytecode, BTF memo
             _line_time(cmd, marker, env, cwd)
-        best = _interleaved(cmds, runs=7)
+        times = _interleaved(cmds, runs=11)
+    best = {k: min(v) for k, v in times.items()}
+    med = {k: statistics.median(v) for k, v in times.items()}
     ref = best["ref"]
     label = "opensnoop header"
     for name in objs:
         rows.append(_row(f"{name}: pip-style tool, fresh process -> attached",
                          best[f"{name} tool"], label, ref))
+        if name == "procstat":
+            rows.append(_row("procstat: same, medians (this VM's noise)", med["procstat tool"],
+                             "opensnoop header median", med["ref"]))
         if name == "procstat" and "runqlat" in best:
             rows.append(_row("procstat: same, vs runqlat", best["procstat tool"],
                              "runqlat header", best["runqlat"]))
+            rows.append(_row("procstat: same, vs runqlat, medians", med["procstat tool"],
+                             "runqlat header median", med["runqlat"]))
         rows.append(_row(f"{name}: `pybpf load --attach`, fresh process",
                          best[f"{name} cli"], label, ref))
         rows.append(_row(f"{name}: same tool, this machine's interpreter (site hooks)",
