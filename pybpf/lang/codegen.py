@@ -1133,14 +1133,7 @@ class ProbeGen:
         e = self.e
         self.field_addr(x)  # the byte holding the first bit
         e.mov(R3, R0)
-        slot = self.slot()
-        e.st_imm(8, FP, slot, 0)
-        e.mov(R1, FP)
-        e.alu_imm(Alu.ADD, R1, slot)
-        e.mov_imm(R2, nbytes)
-        e.call("probe_read_kernel")
-        e.ldx(8, R0, FP, slot)
-        self.stack -= 8
+        self.read_at_r3(nbytes, "probe_read_kernel")
         if shift:
             e.alu_imm(Alu.RSH, R0, shift)
         if bits < 64:
@@ -1367,15 +1360,21 @@ class ProbeGen:
             else:
                 e.mov_imm(R1, delta)
                 e.alu(Alu.ADD, R3, R1)
-            slot = self.slot()
-            e.st_imm(8, FP, slot, 0)
-            e.mov(R1, FP)
-            e.alu_imm(Alu.ADD, R1, slot)
-            e.mov_imm(R2, size)
-            e.call("probe_read_user")
-            e.ldx(8, R0, FP, slot)
-            self.stack -= 8
+            self.read_at_r3(size, "probe_read_user")
         self.truncate(T.Type("int", size, signed))
+
+    def read_at_r3(self, nbytes: int, helper: str) -> None:
+        """r0 = ``nbytes`` read by ``helper`` from the address in r3, zero-extended (through
+        a zeroed stack slot, so a failed read gives 0)."""
+        e = self.e
+        slot = self.slot()
+        e.st_imm(8, FP, slot, 0)
+        e.mov(R1, FP)
+        e.alu_imm(Alu.ADD, R1, slot)
+        e.mov_imm(R2, nbytes)
+        e.call(helper)
+        e.ldx(8, R0, FP, slot)
+        self.stack -= 8
 
     def stack_id(self, t: T.Type) -> None:
         """r0 = the stack id of the current kernel/user stack; for ustack the pid is in the
